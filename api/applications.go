@@ -1,0 +1,533 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"reallabor/internal/store"
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+type memberDTO struct {
+	Name                string `json:"name" validate:"required,max=200"`
+	PriorDeMinimisCents int64  `json:"prior_de_minimis_cents" validate:"min=0,max=100000000000"`
+	ShareBasisPoints    int    `json:"share_basis_points" validate:"min=0,max=10000"`
+}
+
+type groupDTO struct {
+	Name    string      `json:"name" validate:"required,max=200"`
+	Lead    string      `json:"lead" validate:"max=200"`
+	Members []memberDTO `json:"members" validate:"required,min=1,max=50,dive"`
+}
+
+type payeeDTO struct {
+	Name string `json:"name" validate:"required,max=70"`
+	IBAN string `json:"iban" validate:"required,max=42"`
+	BIC  string `json:"bic" validate:"max=11"`
+}
+
+// proposalDTO is what an applicant submits or revises.
+type proposalDTO struct {
+	Title          string   `json:"title" validate:"required,max=200"`
+	Summary        string   `json:"summary" validate:"max=10000"`
+	RequestedCents int64    `json:"requested_cents" validate:"required,gt=0,max=100000000000"`
+	TotalCostCents int64    `json:"total_cost_cents" validate:"required,gt=0,max=1000000000000"`
+	StartDate      string   `json:"start_date" validate:"required"`
+	EndDate        string   `json:"end_date" validate:"required"`
+	Group          groupDTO `json:"group"`
+	Payee          payeeDTO `json:"payee"`
+}
+
+type createApplicationRequest struct {
+	ProgrammeID string `json:"programme_id" validate:"required,max=64"`
+	proposalDTO
+}
+
+func parseDate(field, v string) (time.Time, *models.FieldError) {
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, &models.FieldError{Field: field, Message: "must be a date (YYYY-MM-DD) or RFC 3339 time"}
+}
+
+// proposal converts the DTO, checking what no workflow should ever see.
+func (d proposalDTO) proposal(u models.User) (models.Proposal, []models.FieldError) {
+	var fields []models.FieldError
+	start, fe := parseDate("start_date", d.StartDate)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
+	end, fe := parseDate("end_date", d.EndDate)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
+	if fe == nil && !end.After(start) {
+		fields = append(fields, models.FieldError{Field: "end_date", Message: "must be after start_date"})
+	}
+	if !models.ValidIBAN(d.Payee.IBAN) {
+		fields = append(fields, models.FieldError{Field: "payee.iban", Message: "is not a valid IBAN (checksum)"})
+	}
+	if d.RequestedCents > d.TotalCostCents {
+		fields = append(fields, models.FieldError{Field: "requested_cents", Message: "must not exceed total_cost_cents"})
+	}
+	p := models.Proposal{
+		Title: strings.TrimSpace(d.Title), Summary: d.Summary, RequestedCents: d.RequestedCents,
+		TotalCostCents: d.TotalCostCents, StartDate: start, EndDate: end,
+		Group: models.Group{Name: strings.TrimSpace(d.Group.Name), Lead: strings.TrimSpace(d.Group.Lead)},
+		Payee: models.Payee{Name: strings.TrimSpace(d.Payee.Name), IBAN: models.NormaliseIBAN(d.Payee.IBAN),
+			BIC: strings.ToUpper(strings.TrimSpace(d.Payee.BIC))},
+	}
+	for _, m := range d.Group.Members {
+		p.Group.Members = append(p.Group.Members, models.Member{Name: strings.TrimSpace(m.Name),
+			PriorDeMinimisCents: m.PriorDeMinimisCents, ShareBasisPoints: m.ShareBasisPoints})
+	}
+	if p.Group.Lead == "" && len(p.Group.Members) > 0 {
+		p.Group.Lead = p.Group.Members[0].Name
+	}
+	if !p.Group.Includes(u.Organisation) {
+		fields = append(fields, models.FieldError{Field: "group.members",
+			Message: fmt.Sprintf("must include your organisation %q", u.Organisation)})
+	}
+	return p, fields
+}
+
+func (s *Server) callCtx(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), s.cfg.CallTimeout)
+}
+
+func (s *Server) createApplication(c echo.Context) error {
+	var req createApplicationRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	u := userOf(c)
+	proposal, fields := req.proposal(u)
+	prog, err := s.cfg.Store.Programme(c.Request().Context(), req.ProgrammeID)
+	if errors.Is(err, models.ErrNotFound) {
+		fields = append(fields, models.FieldError{Field: "programme_id", Message: "no such programme"})
+	} else if err != nil {
+		return err
+	} else if prog.Status != "open" {
+		fields = append(fields, models.FieldError{Field: "programme_id", Message: "the programme is not open for applications"})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	var rules models.Rules
+	if err := json.Unmarshal([]byte(prog.RulesJSON), &rules); err != nil {
+		return fmt.Errorf("programme %s rules: %w", prog.ID, err)
+	}
+	id := applicationID(c)
+	ctx, cancel := s.callCtx(c)
+	defer cancel()
+	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(id),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.Application, workflows.ApplicationInput{
+		ApplicationID: id, ProgrammeID: prog.ID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return err
+	}
+	st, err := s.awaitSubmitted(ctx, id, u.Actor())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/applications/"+id)
+	return c.JSON(http.StatusCreated, toApplicationResponse(st))
+}
+
+// applicationID is a new time-ordered id, or, with an Idempotency-Key, one
+// derived from it so a retried start finds the same workflow.
+func applicationID(c echo.Context) string {
+	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
+		sum := sha256.Sum256([]byte(userOf(c).ID + "\x00" + key))
+		id, _ := uuid.FromBytes(sum[:16])
+		return uuid.NewSHA1(id, nil).String()
+	}
+	id, _ := uuid.NewV7()
+	return id.String()
+}
+
+// awaitSubmitted waits (briefly) for the eligibility check, so the answer to
+// a submission says in_review or ineligible.
+func (s *Server) awaitSubmitted(ctx context.Context, id string, viewer models.Actor) (models.ApplicationState, error) {
+	var st models.ApplicationState
+	var err error
+	for i := 0; i < 50; i++ {
+		st, err = s.query(ctx, id, viewer)
+		if err == nil && st.Status != models.StatusSubmitted && st.Seq >= 2 {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return st, err
+			}
+			return st, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return st, err
+}
+
+func (s *Server) query(ctx context.Context, id string, viewer models.Actor) (models.ApplicationState, error) {
+	var st models.ApplicationState
+	v, err := s.cfg.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState, viewer)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// scope is what the user may see: applicants only their group's applications.
+func scope(u models.User) store.Scope {
+	if u.Role == RoleApplicant {
+		return store.Scope{Organisation: u.Organisation}
+	}
+	return store.Scope{}
+}
+
+// ApplicationResponse is an application as the API shows it.
+type ApplicationResponse struct {
+	models.ApplicationState
+}
+
+func toApplicationResponse(st models.ApplicationState) ApplicationResponse {
+	if st.Votes == nil {
+		st.Votes = []models.Vote{}
+	}
+	if st.Tranches == nil {
+		st.Tranches = []models.Tranche{}
+	}
+	if st.Reports == nil {
+		st.Reports = []models.Report{}
+	}
+	if st.Next == nil {
+		st.Next = []models.Next{}
+	}
+	return ApplicationResponse{st}
+}
+
+// ApplicationSummary is one row of a list.
+type ApplicationSummary struct {
+	ID             string        `json:"id"`
+	ProgrammeID    string        `json:"programme_id"`
+	Title          string        `json:"title"`
+	Status         models.Status `json:"status"`
+	GroupName      string        `json:"group_name"`
+	Lead           string        `json:"lead_organisation"`
+	RequestedCents int64         `json:"requested_cents"`
+	GrantedCents   int64         `json:"granted_cents"`
+	PaidCents      int64         `json:"paid_cents"`
+	Currency       string        `json:"currency"`
+	SubmittedAt    time.Time     `json:"submitted_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+func (s *Server) listApplications(c echo.Context) error {
+	u := userOf(c)
+	f := store.ApplicationFilter{Status: c.QueryParam("status"), ProgrammeID: c.QueryParam("programme_id"),
+		After: c.QueryParam("cursor"), Limit: 50}
+	if f.Status != "" && !models.Status(f.Status).Valid() {
+		return invalidFields(models.FieldError{Field: "status", Message: "unknown status"})
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			return invalidFields(models.FieldError{Field: "limit", Message: "must be between 1 and 200"})
+		}
+		f.Limit = n
+	}
+	rows, err := s.cfg.Store.Applications(c.Request().Context(), store.ApplicationFilter{
+		Status: f.Status, ProgrammeID: f.ProgrammeID, After: f.After, Limit: f.Limit + 1}, scope(u))
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		next = rows[len(rows)-1].ID
+	}
+	items := make([]ApplicationSummary, len(rows))
+	for i, r := range rows {
+		items[i] = ApplicationSummary{ID: r.ID, ProgrammeID: r.ProgrammeID, Title: r.Title, Status: r.Status,
+			GroupName: r.GroupName, Lead: r.LeadOrganisation, RequestedCents: r.RequestedCents, GrantedCents: r.GrantedCents,
+			PaidCents: r.PaidCents, Currency: "EUR", SubmittedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+}
+
+// visible loads the application row if the user may see it (404 otherwise).
+func (s *Server) visible(c echo.Context) (models.ApplicationRecord, error) {
+	return s.cfg.Store.Application(c.Request().Context(), c.Param("id"), scope(userOf(c)))
+}
+
+func (s *Server) getApplication(c echo.Context) error {
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	u := userOf(c)
+	if !rec.Status.Final() {
+		ctx, cancel := s.callCtx(c)
+		defer cancel()
+		if st, err := s.query(ctx, rec.ID, u.Actor()); err == nil {
+			return c.JSON(http.StatusOK, toApplicationResponse(st))
+		} else {
+			s.log.Warn("query failed, answering from the projection", "application", rec.ID, "error", err)
+		}
+	}
+	var st models.ApplicationState
+	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
+		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	}
+	return c.JSON(http.StatusOK, toApplicationResponse(workflows.View(st, u.Actor())))
+}
+
+// HistoryEntry is one line of the audit trail.
+type HistoryEntry struct {
+	Seq    int64     `json:"seq"`
+	Kind   string    `json:"kind"`
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to,omitempty"`
+	Actor  string    `json:"actor"`
+	Role   string    `json:"actor_role,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+func (s *Server) getHistory(c echo.Context) error {
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	evs, err := s.cfg.Store.Events(c.Request().Context(), rec.ID)
+	if err != nil {
+		return err
+	}
+	u := userOf(c)
+	out := make([]HistoryEntry, 0, len(evs))
+	for _, e := range evs {
+		h := HistoryEntry{Seq: e.Seq, Kind: e.Kind, From: e.FromStatus, To: e.ToStatus, Actor: e.ActorName,
+			Role: e.ActorRole, Detail: e.Detail, At: e.At.UTC()}
+		// Who reviewed and how is for admins and the board, not applicants or finance.
+		if (u.Role == RoleApplicant || u.Role == RoleFinance) && (e.Kind == "review_submitted" || e.Kind == "conflict_declared") {
+			h.Actor, h.Detail = "steering board", ""
+		}
+		out = append(out, h)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+// updateID is deterministic: from the Idempotency-Key if given, else from the
+// user, the route and the body, so a retried request never acts twice.
+func updateID(c echo.Context, name string, body any) string {
+	u := userOf(c)
+	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
+		return name + ":" + u.ID + ":" + key
+	}
+	raw, _ := json.Marshal(body)
+	sum := sha256.Sum256(append([]byte(u.ID+"\x00"+c.Request().URL.Path+"\x00"), raw...))
+	return name + ":" + hex.EncodeToString(sum[:12])
+}
+
+// act sends an update to the application's workflow and returns the
+// application's new state. idSource (the request DTO) keys the update id.
+func (s *Server) act(c echo.Context, appID, name string, idSource, arg any) (models.ApplicationState, error) {
+	ctx, cancel := s.callCtx(c)
+	defer cancel()
+	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.WorkflowID(appID), UpdateID: updateID(c, name, idSource), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st models.ApplicationState
+	if err == nil {
+		err = h.Get(ctx, &st)
+	}
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// The workflow has ended: the stage no longer allows the action.
+			if rec, rerr := s.cfg.Store.Application(c.Request().Context(), appID, store.Scope{}); rerr == nil {
+				return st, problem(http.StatusConflict, "application is "+string(rec.Status))
+			}
+		}
+		return st, err
+	}
+	return st, nil
+}
+
+// respond answers an action with the application's new state.
+func respond(c echo.Context, status int, st models.ApplicationState, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, toApplicationResponse(st))
+}
+
+type reviewRequest struct {
+	Recommendation     string         `json:"recommendation" validate:"required_without=ConflictOfInterest,omitempty,oneof=approve reject revise"`
+	Scores             map[string]int `json:"scores" validate:"max=20"`
+	Comment            string         `json:"comment" validate:"max=10000"`
+	ConflictOfInterest bool           `json:"conflict_of_interest"`
+}
+
+func (s *Server) submitReview(c echo.Context) error {
+	var req reviewRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec.ID, workflows.UpdateSubmitReview, req, workflows.ReviewInput{
+		Actor: userOf(c).Actor(), Recommendation: models.Recommendation(req.Recommendation), Scores: req.Scores,
+		Comment: req.Comment, ConflictOfInterest: req.ConflictOfInterest,
+	})
+	return respond(c, http.StatusOK, st, err)
+}
+
+func (s *Server) submitRevision(c echo.Context) error {
+	var req proposalDTO
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	p, fields := req.proposal(userOf(c))
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	st, err := s.act(c, rec.ID, workflows.UpdateSubmitRevision, req, workflows.RevisionInput{Actor: userOf(c).Actor(), Proposal: p})
+	return respond(c, http.StatusOK, st, err)
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason" validate:"max=2000"`
+}
+
+func (s *Server) simpleAction(name string, requireReason bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req reasonRequest
+		if err := bind(c, &req, requireReason); err != nil {
+			return err
+		}
+		if requireReason && strings.TrimSpace(req.Reason) == "" {
+			return invalidFields(models.FieldError{Field: "reason", Message: "is required"})
+		}
+		rec, err := s.visible(c)
+		if err != nil {
+			return err
+		}
+		st, err := s.act(c, rec.ID, name, req, workflows.ActionInput{Actor: userOf(c).Actor(), Reason: strings.TrimSpace(req.Reason)})
+		return respond(c, http.StatusOK, st, err)
+	}
+}
+
+func (s *Server) acceptAgreement(c echo.Context) error {
+	return s.simpleAction(workflows.UpdateAcceptAgreement, false)(c)
+}
+
+func (s *Server) withdraw(c echo.Context) error {
+	return s.simpleAction(workflows.UpdateWithdraw, false)(c)
+}
+
+func (s *Server) cancel(c echo.Context) error { return s.simpleAction(workflows.UpdateCancel, true)(c) }
+
+type extendRequest struct {
+	Days int `json:"days" validate:"required,min=1,max=365"`
+}
+
+func (s *Server) extendReview(c echo.Context) error {
+	var req extendRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec.ID, workflows.UpdateExtendReview, req, workflows.ExtendInput{Actor: userOf(c).Actor(), Days: req.Days})
+	return respond(c, http.StatusOK, st, err)
+}
+
+type reportRequest struct {
+	Kind             string `json:"kind" validate:"required,oneof=interim final"`
+	Narrative        string `json:"narrative" validate:"required,max=50000"`
+	ActualCostsCents *int64 `json:"actual_costs_cents" validate:"required,min=0,max=1000000000000"`
+}
+
+func (s *Server) submitReport(c echo.Context) error {
+	var req reportRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	// The report id follows from the update id: a retried request names the
+	// same report and the workflow answers it once.
+	uid := updateID(c, workflows.UpdateSubmitReport, req)
+	sum := sha256.Sum256([]byte(uid))
+	reportID := "rep-" + hex.EncodeToString(sum[:10])
+	st, err := s.act(c, rec.ID, workflows.UpdateSubmitReport, req, workflows.ReportInput{Actor: userOf(c).Actor(),
+		ReportID: reportID, Kind: models.ReportKind(req.Kind), Narrative: req.Narrative, ActualCostsCents: *req.ActualCostsCents})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/applications/"+rec.ID+"/reports/"+reportID)
+	return c.JSON(http.StatusCreated, ReportResponse{ID: reportID, Kind: req.Kind, Status: string(models.ReportSubmitted),
+		Application: toApplicationResponse(st)})
+}
+
+// ReportResponse answers a submitted report with its id and the application.
+type ReportResponse struct {
+	ID          string              `json:"id"`
+	Kind        string              `json:"kind"`
+	Status      string              `json:"status"`
+	Application ApplicationResponse `json:"application"`
+}
+
+type assessmentRequest struct {
+	Decision string `json:"decision" validate:"required,oneof=accept revise"`
+	Comment  string `json:"comment" validate:"max=10000"`
+}
+
+func (s *Server) assessReport(c echo.Context) error {
+	var req assessmentRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec.ID, workflows.UpdateAssessReport, req, workflows.AssessInput{Actor: userOf(c).Actor(),
+		ReportID: c.Param("report_id"), Decision: req.Decision, Comment: req.Comment})
+	return respond(c, http.StatusOK, st, err)
+}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"reallabor/models"
+)
+
+// Role names, as the API uses them.
+const (
+	RoleAdmin     = models.RoleAdmin
+	RoleApplicant = models.RoleApplicant
+	RoleReviewer  = models.RoleReviewer
+	RoleFinance   = models.RoleFinance
+)
+
+const userKey = "user"
+
+// NewToken returns a random bearer token and the hash stored for it.
+func NewToken() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = "rl_" + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is how tokens are stored: never in the clear.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// authenticate resolves the bearer token to a user.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor"`)
+			return problem(http.StatusUnauthorized, "missing bearer token")
+		}
+		u, err := s.cfg.Store.UserByTokenHash(c.Request().Context(), HashToken(strings.TrimSpace(token)))
+		if errors.Is(err, models.ErrNotFound) {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
+			return problem(http.StatusUnauthorized, "unknown bearer token")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(userKey, u)
+		return next(c)
+	}
+}
+
+func userOf(c echo.Context) models.User {
+	u, _ := c.Get(userKey).(models.User)
+	return u
+}
+
+// role lets only the given roles through (403 otherwise).
+func role(roles ...models.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			u := userOf(c)
+			for _, r := range roles {
+				if u.Role == r {
+					return next(c)
+				}
+			}
+			return problem(http.StatusForbidden, "your role may not do this")
+		}
+	}
+}
+
+// bind decodes a JSON body: malformed JSON is 400, a wrongly typed field 422.
+func bind(c echo.Context, dst any, required bool) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return problem(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if required {
+			return problem(http.StatusBadRequest, "a JSON request body is required")
+		}
+		return nil
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "(body)"
+			}
+			return invalidFields(models.FieldError{Field: field, Message: "must be a " + te.Type.String()})
+		}
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return problem(http.StatusBadRequest, "malformed JSON: "+err.Error())
+		}
+		return invalidFields(models.FieldError{Field: "(body)", Message: err.Error()})
+	}
+	return c.Validate(dst)
+}
+
+type createUserRequest struct {
+	Name         string `json:"name" validate:"required,max=200"`
+	Role         string `json:"role" validate:"required,oneof=admin applicant reviewer finance"`
+	Organisation string `json:"organisation" validate:"max=200"`
+}
+
+type userResponse struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Role         string `json:"role"`
+	Organisation string `json:"organisation"`
+	Token        string `json:"token,omitempty"`
+}
+
+func toUserResponse(u models.User) userResponse {
+	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation}
+}
+
+func (s *Server) createUser(c echo.Context) error {
+	var req createUserRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	if (req.Role == "applicant" || req.Role == "reviewer") && strings.TrimSpace(req.Organisation) == "" {
+		return invalidFields(models.FieldError{Field: "organisation", Message: "is required for applicants and reviewers"})
+	}
+	u, token, err := CreateUser(c, s, req.Name, models.Role(req.Role), req.Organisation)
+	if err != nil {
+		return err
+	}
+	resp := toUserResponse(u)
+	resp.Token = token
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/users/"+u.ID)
+	return c.JSON(http.StatusCreated, resp)
+}
+
+// CreateUser makes a user with a fresh token (shown once, stored hashed).
+func CreateUser(c echo.Context, s *Server, name string, r models.Role, org string) (models.User, string, error) {
+	token, hash := NewToken()
+	id, _ := uuid.NewV7()
+	u := models.User{ID: id.String(), Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
+		TokenHash: hash, CreatedAt: s.cfg.Now().UTC()}
+	if err := s.cfg.Store.CreateUser(c.Request().Context(), &u); err != nil {
+		return u, "", err
+	}
+	return u, token, nil
+}
+
+func (s *Server) listUsers(c echo.Context) error {
+	users, err := s.cfg.Store.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]userResponse, len(users))
+	for i, u := range users {
+		out[i] = toUserResponse(u)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (s *Server) me(c echo.Context) error {
+	return c.JSON(http.StatusOK, toUserResponse(userOf(c)))
+}

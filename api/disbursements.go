@@ -1,0 +1,222 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"reallabor/internal/paymentfile"
+	"reallabor/internal/store"
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+// Disbursement is one tranche as finance sees it.
+type Disbursement struct {
+	ID            string     `json:"id"`
+	ApplicationID string     `json:"application_id"`
+	ProgrammeID   string     `json:"programme_id"`
+	Number        int        `json:"number"`
+	Trigger       string     `json:"trigger"`
+	AmountCents   int64      `json:"amount_cents"`
+	Currency      string     `json:"currency"`
+	Status        string     `json:"status"`
+	DueAt         *time.Time `json:"due_at,omitempty"`
+	ApprovedBy    string     `json:"approved_by,omitempty"`
+	ApprovedAt    *time.Time `json:"approved_at,omitempty"`
+	PaidBy        string     `json:"paid_by,omitempty"`
+	PaidAt        *time.Time `json:"paid_at,omitempty"`
+	BankReference string     `json:"bank_reference,omitempty"`
+}
+
+func toDisbursement(t models.TrancheRecord) Disbursement {
+	utc := func(p *time.Time) *time.Time {
+		if p == nil {
+			return nil
+		}
+		v := p.UTC()
+		return &v
+	}
+	return Disbursement{ID: t.ID, ApplicationID: t.ApplicationID, ProgrammeID: t.ProgrammeID, Number: t.Number,
+		Trigger: string(t.TriggerKind), AmountCents: t.AmountCents, Currency: t.Currency, Status: string(t.Status),
+		DueAt: utc(t.DueAt), ApprovedBy: t.ApprovedBy, ApprovedAt: utc(t.ApprovedAt), PaidBy: t.PaidBy,
+		PaidAt: utc(t.PaidAt), BankReference: t.BankReference}
+}
+
+var disbursementStatuses = map[string]bool{"scheduled": true, "due": true, "approved": true, "paid": true, "failed": true, "cancelled": true}
+
+func (s *Server) listDisbursements(c echo.Context) error {
+	f := store.TrancheFilter{Status: c.QueryParam("status"), ProgrammeID: c.QueryParam("programme_id"),
+		ApplicationID: c.QueryParam("application_id")}
+	if f.Status != "" && !disbursementStatuses[f.Status] {
+		return invalidFields(models.FieldError{Field: "status", Message: "must be one of scheduled, due, approved, paid, failed, cancelled"})
+	}
+	rows, err := s.cfg.Store.Tranches(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	items := make([]Disbursement, len(rows))
+	totals := map[string]int64{}
+	var total int64
+	for i, r := range rows {
+		items[i] = toDisbursement(r)
+		totals[string(r.Status)] += r.AmountCents
+		total += r.AmountCents
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "count": len(items), "total_cents": total,
+		"totals_by_status_cents": totals})
+}
+
+type approvalRequest struct {
+	Comment string `json:"comment" validate:"max=2000"`
+}
+
+type paymentRequest struct {
+	BankReference string `json:"bank_reference" validate:"required,max=140"`
+}
+
+type failureRequest struct {
+	Reason string `json:"reason" validate:"required,max=2000"`
+}
+
+// disbursementAction sends a finance action to the tranche's application.
+func (s *Server) disbursementAction(c echo.Context, name string, req any, in workflows.DisbursementInput) error {
+	t, err := s.cfg.Store.Tranche(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	in.Actor = userOf(c).Actor()
+	in.TrancheID = t.ID
+	st, err := s.act(c, t.ApplicationID, name, req, in)
+	if err != nil {
+		return err
+	}
+	for _, tr := range st.Tranches {
+		if tr.ID == t.ID {
+			return c.JSON(http.StatusOK, map[string]any{"disbursement": tr, "application": toApplicationResponse(st)})
+		}
+	}
+	return fmt.Errorf("tranche %s missing from application %s", t.ID, t.ApplicationID)
+}
+
+func (s *Server) approveDisbursement(c echo.Context) error {
+	var req approvalRequest
+	if err := bind(c, &req, false); err != nil {
+		return err
+	}
+	return s.disbursementAction(c, workflows.UpdateApproveDisbursement, req, workflows.DisbursementInput{})
+}
+
+func (s *Server) confirmPayment(c echo.Context) error {
+	var req paymentRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	return s.disbursementAction(c, workflows.UpdateConfirmPayment, req, workflows.DisbursementInput{BankReference: req.BankReference})
+}
+
+func (s *Server) recordFailure(c echo.Context) error {
+	var req failureRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	return s.disbursementAction(c, workflows.UpdateRecordFailure, req, workflows.DisbursementInput{Reason: req.Reason})
+}
+
+// exportDisbursements writes approved, unpaid disbursements as a SEPA
+// credit-transfer file (pain.001.001.09) or CSV, one programme (the debtor
+// account) per file.
+func (s *Server) exportDisbursements(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format == "" {
+		format = "sepa"
+	}
+	if format != "sepa" && format != "csv" {
+		return invalidFields(models.FieldError{Field: "format", Message: "must be sepa or csv"})
+	}
+	programmeID := c.QueryParam("programme_id")
+	ctx := c.Request().Context()
+	rows, err := s.cfg.Store.Tranches(ctx, store.TrancheFilter{Status: string(models.TrancheApproved), ProgrammeID: programmeID})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return problem(http.StatusNotFound, "no approved, unpaid disbursements to export")
+	}
+	if programmeID == "" {
+		for _, r := range rows[1:] {
+			if r.ProgrammeID != rows[0].ProgrammeID {
+				return invalidFields(models.FieldError{Field: "programme_id", Message: "approved disbursements span several programmes: name one"})
+			}
+		}
+		programmeID = rows[0].ProgrammeID
+	}
+	prog, err := s.cfg.Store.Programme(ctx, programmeID)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now().UTC()
+	msgID, _ := uuid.NewV7()
+	batch := paymentfile.Batch{
+		MessageID: "RL" + shortID(msgID.String()), CreatedAt: now, ExecutionDate: now,
+		Debtor: paymentfile.Debtor{Name: prog.DebtorName, IBAN: prog.DebtorIBAN, BIC: prog.DebtorBIC},
+	}
+	for _, r := range rows {
+		app, err := s.cfg.Store.Application(ctx, r.ApplicationID, store.Scope{})
+		if err != nil {
+			return err
+		}
+		batch.Payments = append(batch.Payments, paymentfile.Payment{
+			DisbursementID: endToEndID(r), ApplicationID: r.ApplicationID, ProgrammeID: r.ProgrammeID, Tranche: r.Number,
+			PayeeName: app.PayeeName, PayeeIBAN: app.PayeeIBAN, PayeeBIC: app.PayeeBIC, AmountCents: r.AmountCents,
+			Currency: r.Currency, Reference: fmt.Sprintf("%s tranche %d %s", prog.Name, r.Number, app.Title),
+		})
+	}
+	if format == "csv" {
+		b, err := paymentfile.CSV(batch)
+		if errors.Is(err, paymentfile.ErrInvalidBatch) {
+			return problem(http.StatusUnprocessableEntity, err.Error())
+		}
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="disbursements.csv"`)
+		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
+	}
+	if prog.DebtorIBAN == "" {
+		return problem(http.StatusConflict, "the programme has no debtor IBAN: set one to export a SEPA file")
+	}
+	b, err := paymentfile.SEPA(batch)
+	if errors.Is(err, paymentfile.ErrInvalidBatch) {
+		return problem(http.StatusUnprocessableEntity, err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="pain.001.xml"`)
+	return c.Blob(http.StatusOK, "application/xml", b)
+}
+
+// endToEndID is the SEPA end-to-end id of a tranche (at most 35
+// characters): the application id without dashes and the tranche number. The
+// bank reports it back, and it maps back to the tranche one to one.
+func endToEndID(t models.TrancheRecord) string {
+	return fmt.Sprintf("%s-%d", shortID(t.ApplicationID), t.Number)
+}
+
+func shortID(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			out = append(out, s[i])
+		}
+	}
+	if len(out) > 32 {
+		out = out[:32]
+	}
+	return string(out)
+}

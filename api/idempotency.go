@@ -1,0 +1,87 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"reallabor/internal/store"
+)
+
+const idempotencyHeader = "Idempotency-Key"
+
+// capture keeps a copy of what a handler writes.
+type capture struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (w *capture) Write(b []byte) (int, error) {
+	w.buf.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+// idempotent makes a POST with an Idempotency-Key answer a repeat with the
+// first response; the same key with another body is a 422, and a repeat while
+// the first is still running a 409.
+func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := c.Request().Header.Get(idempotencyHeader)
+		if c.Request().Method != http.MethodPost || key == "" {
+			return next(c)
+		}
+		if len(key) > 200 {
+			return problem(http.StatusBadRequest, "Idempotency-Key is longer than 200 characters")
+		}
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return problem(http.StatusRequestEntityTooLarge, "request body too large")
+			}
+			return err
+		}
+		c.Request().Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.Sum256(append([]byte(c.Request().Method+" "+c.Request().URL.Path+"\n"), body...))
+		hash := hex.EncodeToString(sum[:])
+		u := userOf(c)
+		ctx := c.Request().Context()
+		rec, found, err := s.cfg.Store.ClaimIdempotencyKey(ctx, u.ID, key, hash)
+		if err != nil {
+			return err
+		}
+		if found {
+			switch {
+			case rec.RequestHash != hash:
+				return problem(http.StatusUnprocessableEntity, "this Idempotency-Key was used with a different request")
+			case rec.StatusCode == 0:
+				return problem(http.StatusConflict, "a request with this Idempotency-Key is still in progress")
+			}
+			if rec.Location != "" {
+				c.Response().Header().Set(echo.HeaderLocation, rec.Location)
+			}
+			c.Response().Header().Set("Idempotent-Replayed", "true")
+			return c.Blob(rec.StatusCode, rec.ContentType, []byte(rec.Response))
+		}
+		w := &capture{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = w
+		herr := next(c)
+		if herr != nil {
+			s.handleError(herr, c)
+		}
+		status := c.Response().Status
+		if status >= 500 || status == http.StatusConflict && herr != nil {
+			// Let the client retry with the same key.
+			_ = s.cfg.Store.ReleaseIdempotencyKey(ctx, u.ID, key)
+			return nil
+		}
+		return s.cfg.Store.CompleteIdempotencyKey(ctx, store.IdempotencyRecord{UserID: u.ID, Key: key,
+			StatusCode: status, Response: w.buf.String(), ContentType: c.Response().Header().Get(echo.HeaderContentType),
+			Location: c.Response().Header().Get(echo.HeaderLocation)})
+	}
+}

@@ -1,0 +1,204 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"reallabor/models"
+)
+
+type criterionDTO struct {
+	Name   string `json:"name" validate:"required,max=100"`
+	Weight int    `json:"weight" validate:"min=1,max=100"`
+}
+
+type trancheDTO struct {
+	Percent int    `json:"percent" validate:"min=1,max=100"`
+	Trigger string `json:"trigger" validate:"required,oneof=acceptance interim_report_accepted final_report_accepted"`
+}
+
+// createProgrammeRequest carries the rules; what is left out gets defaults.
+type createProgrammeRequest struct {
+	Name                   string         `json:"name" validate:"required,max=200"`
+	BudgetCents            int64          `json:"budget_cents" validate:"required,gt=0,max=100000000000000"`
+	MaxGrantCents          *int64         `json:"max_grant_cents" validate:"omitempty,gt=0"`
+	FundingRatePercent     *int           `json:"funding_rate_percent" validate:"omitempty,min=1,max=100"`
+	ReviewersRequired      *int           `json:"reviewers_required" validate:"omitempty,min=1,max=50"`
+	DeMinimisCeilingCents  *int64         `json:"de_minimis_ceiling_cents" validate:"omitempty,gt=0"`
+	Criteria               []criterionDTO `json:"criteria" validate:"omitempty,max=20,dive"`
+	ApprovalThresholdMilli *int           `json:"approval_threshold_milli" validate:"omitempty,min=0"`
+	MaxRevisionRounds      *int           `json:"max_revision_rounds" validate:"omitempty,min=0,max=10"`
+	ReviewDeadlineDays     *int           `json:"review_deadline_days" validate:"omitempty,min=1,max=365"`
+	RevisionDeadlineDays   *int           `json:"revision_deadline_days" validate:"omitempty,min=1,max=365"`
+	AcceptanceDeadlineDays *int           `json:"acceptance_deadline_days" validate:"omitempty,min=1,max=365"`
+	InterimReportAfterDays *int           `json:"interim_report_after_days" validate:"omitempty,min=1,max=1825"`
+	FinalReportAfterDays   *int           `json:"final_report_after_days" validate:"omitempty,min=1,max=365"`
+	ReminderDays           *int           `json:"reminder_days" validate:"omitempty,min=1,max=60"`
+	TranchePlan            []trancheDTO   `json:"tranche_plan" validate:"omitempty,max=10,dive"`
+	DebtorName             string         `json:"debtor_name" validate:"max=70"`
+	DebtorIBAN             string         `json:"debtor_iban" validate:"max=42"`
+	DebtorBIC              string         `json:"debtor_bic" validate:"max=11"`
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// rules turns the request into programme rules over the defaults.
+func (r createProgrammeRequest) rules() models.Rules {
+	out := models.DefaultRules()
+	out.BudgetCents = r.BudgetCents
+	if r.MaxGrantCents != nil {
+		out.MaxGrantCents = *r.MaxGrantCents
+	}
+	if out.MaxGrantCents > out.BudgetCents && r.MaxGrantCents == nil {
+		out.MaxGrantCents = out.BudgetCents
+	}
+	setInt := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt(&out.FundingRatePercent, r.FundingRatePercent)
+	setInt(&out.ReviewersRequired, r.ReviewersRequired)
+	setInt(&out.ApprovalThresholdMilli, r.ApprovalThresholdMilli)
+	setInt(&out.MaxRevisionRounds, r.MaxRevisionRounds)
+	if r.DeMinimisCeilingCents != nil {
+		out.DeMinimisCeilingCents = *r.DeMinimisCeilingCents
+	}
+	if len(r.Criteria) > 0 {
+		out.Criteria = nil
+		for _, c := range r.Criteria {
+			out.Criteria = append(out.Criteria, models.Criterion{Name: c.Name, Weight: c.Weight})
+		}
+	}
+	setDays := func(dst *time.Duration, v *int) {
+		if v != nil {
+			*dst = days(*v)
+		}
+	}
+	setDays(&out.ReviewDeadline, r.ReviewDeadlineDays)
+	setDays(&out.RevisionDeadline, r.RevisionDeadlineDays)
+	setDays(&out.AcceptanceDeadline, r.AcceptanceDeadlineDays)
+	setDays(&out.InterimReportAfter, r.InterimReportAfterDays)
+	setDays(&out.FinalReportAfter, r.FinalReportAfterDays)
+	if r.ReminderDays != nil {
+		d := days(*r.ReminderDays)
+		out.ReviewReminder, out.AcceptanceReminder, out.ReportReminder = d, d, d
+	}
+	if len(r.TranchePlan) > 0 {
+		out.TranchePlan = nil
+		for _, t := range r.TranchePlan {
+			out.TranchePlan = append(out.TranchePlan, models.TranchePlanItem{Percent: t.Percent, Trigger: models.TrancheTrigger(t.Trigger)})
+		}
+	}
+	return out
+}
+
+// ProgrammeResponse is a programme with its rules and ledger.
+type ProgrammeResponse struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Status    string       `json:"status"`
+	Currency  string       `json:"currency"`
+	Rules     models.Rules `json:"rules"`
+	Ledger    Ledger       `json:"ledger"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// Ledger is a programme's budget, to the cent.
+type Ledger struct {
+	ProgrammeID    string `json:"programme_id"`
+	Currency       string `json:"currency"`
+	BudgetCents    int64  `json:"budget_cents"`
+	ReservedCents  int64  `json:"reserved_cents"`
+	PaidCents      int64  `json:"paid_cents"`
+	ReleasedCents  int64  `json:"released_cents"`
+	AvailableCents int64  `json:"available_cents"`
+}
+
+func toLedger(p models.Programme) Ledger {
+	return Ledger{ProgrammeID: p.ID, Currency: p.Currency, BudgetCents: p.BudgetCents, ReservedCents: p.ReservedCents,
+		PaidCents: p.PaidCents, ReleasedCents: p.ReleasedCents, AvailableCents: p.AvailableCents()}
+}
+
+func toProgrammeResponse(p models.Programme) ProgrammeResponse {
+	var rules models.Rules
+	_ = json.Unmarshal([]byte(p.RulesJSON), &rules)
+	return ProgrammeResponse{ID: p.ID, Name: p.Name, Status: p.Status, Currency: p.Currency, Rules: rules,
+		Ledger: toLedger(p), CreatedAt: p.CreatedAt.UTC()}
+}
+
+func (s *Server) createProgramme(c echo.Context) error {
+	var req createProgrammeRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rules := req.rules()
+	fields := rules.Validate()
+	if req.DebtorIBAN != "" && !models.ValidIBAN(req.DebtorIBAN) {
+		fields = append(fields, models.FieldError{Field: "debtor_iban", Message: "is not a valid IBAN"})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	p, err := NewProgramme(s, c, strings.TrimSpace(req.Name), rules, req.DebtorName, req.DebtorIBAN, req.DebtorBIC)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/programmes/"+p.ID)
+	return c.JSON(http.StatusCreated, toProgrammeResponse(p))
+}
+
+// NewProgramme stores a programme with validated rules.
+func NewProgramme(s *Server, c echo.Context, name string, rules models.Rules, debtorName, debtorIBAN, debtorBIC string) (models.Programme, error) {
+	raw, _ := json.Marshal(rules)
+	id, _ := uuid.NewV7()
+	if debtorName == "" {
+		debtorName = name
+	}
+	p := models.Programme{ID: id.String(), Name: name, Currency: rules.Currency, RulesJSON: string(raw),
+		BudgetCents: rules.BudgetCents, DebtorName: debtorName, DebtorIBAN: models.NormaliseIBAN(debtorIBAN),
+		DebtorBIC: strings.ToUpper(strings.TrimSpace(debtorBIC)), Status: "open", CreatedAt: s.cfg.Now().UTC()}
+	return p, s.cfg.Store.CreateProgramme(c.Request().Context(), &p)
+}
+
+func (s *Server) listProgrammes(c echo.Context) error {
+	ps, err := s.cfg.Store.Programmes(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]ProgrammeResponse, len(ps))
+	for i, p := range ps {
+		out[i] = toProgrammeResponse(p)
+		if !canSeeMoney(userOf(c)) {
+			out[i].Ledger = Ledger{ProgrammeID: p.ID, Currency: p.Currency, BudgetCents: p.BudgetCents}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func canSeeMoney(u models.User) bool { return u.Role == RoleAdmin || u.Role == RoleFinance }
+
+func (s *Server) getProgramme(c echo.Context) error {
+	p, err := s.cfg.Store.Programme(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := toProgrammeResponse(p)
+	if !canSeeMoney(userOf(c)) {
+		out.Ledger = Ledger{ProgrammeID: p.ID, Currency: p.Currency, BudgetCents: p.BudgetCents}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getLedger(c echo.Context) error {
+	p, err := s.cfg.Store.Ledger(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toLedger(p))
+}

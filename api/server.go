@@ -1,0 +1,169 @@
+// Package api is the HTTP API of Reallabor grants (Echo, JSON under /api/v1):
+// it binds and validates requests, checks role and ownership, starts and
+// drives application workflows, and reads lists from the store.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"reallabor/internal/store"
+)
+
+// Workflows is the part of the Temporal client the API uses: declared here,
+// where it is consumed, so tests can see what the API needs of Temporal.
+type Workflows interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// Config wires the API to its dependencies.
+type Config struct {
+	Store     *store.Store
+	Temporal  Workflows
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Namespace string
+	// CallTimeout bounds every Temporal call a handler makes.
+	CallTimeout time.Duration
+	// BodyLimit caps request bodies, e.g. "1M".
+	BodyLimit string
+	// Registry receives the HTTP metrics; nil uses a fresh registry.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+// New builds the API with every route.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = 20 * time.Second
+	}
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "256K"
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api")}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Validator = newValidator()
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(s.recoverer())
+	e.Use(metrics(cfg.Registry))
+	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	s.echo = e
+	s.routes(cfg.Registry)
+	return s
+}
+
+// Handler is the http.Handler of the API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router (tests walk its routes).
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+func (s *Server) routes(reg *prometheus.Registry) {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/api/v1/openapi.json", s.openapi)
+
+	v1 := e.Group("/api/v1", s.authenticate, s.idempotent)
+	v1.POST("/users", s.createUser, role(RoleAdmin))
+	v1.GET("/users", s.listUsers, role(RoleAdmin))
+	v1.GET("/me", s.me)
+
+	v1.POST("/programmes", s.createProgramme, role(RoleAdmin))
+	v1.GET("/programmes", s.listProgrammes)
+	v1.GET("/programmes/:id", s.getProgramme)
+	v1.GET("/programmes/:id/ledger", s.getLedger, role(RoleAdmin, RoleFinance))
+
+	v1.POST("/applications", s.createApplication, role(RoleApplicant))
+	v1.GET("/applications", s.listApplications)
+	v1.GET("/applications/:id", s.getApplication)
+	v1.GET("/applications/:id/history", s.getHistory)
+	v1.POST("/applications/:id/reviews", s.submitReview, role(RoleReviewer))
+	v1.POST("/applications/:id/revision", s.submitRevision, role(RoleApplicant))
+	v1.POST("/applications/:id/acceptance", s.acceptAgreement, role(RoleApplicant))
+	v1.POST("/applications/:id/withdrawal", s.withdraw, role(RoleApplicant))
+	v1.POST("/applications/:id/cancellation", s.cancel, role(RoleAdmin))
+	v1.POST("/applications/:id/review-deadline", s.extendReview, role(RoleAdmin))
+	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))
+	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
+
+	v1.GET("/disbursements", s.listDisbursements, role(RoleFinance, RoleAdmin))
+	v1.GET("/disbursements/export", s.exportDisbursements, role(RoleFinance))
+	v1.POST("/disbursements/:id/approval", s.approveDisbursement, role(RoleFinance))
+	v1.POST("/disbursements/:id/payment", s.confirmPayment, role(RoleFinance))
+	v1.POST("/disbursements/:id/failure", s.recordFailure, role(RoleFinance))
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz checks the database and Temporal answer.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		checks["database"], ready = "unreachable: "+err.Error(), false
+	}
+	if _, err := s.cfg.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = "unreachable: "+err.Error(), false
+	}
+	if !ready {
+		c.Response().Header().Set("Retry-After", "5")
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// validate wraps go-playground/validator; messages use JSON field names.
+type validate struct{ v *validator.Validate }
+
+func newValidator() *validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name := strings.SplitN(f.Tag.Get("json"), ",", 2)[0]
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	return &validate{v: v}
+}
+
+func (v *validate) Validate(i any) error { return v.v.Struct(i) }

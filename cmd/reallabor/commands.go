@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"reallabor/api"
+	"reallabor/internal/devstack"
+	"reallabor/internal/store"
+	"reallabor/models"
+)
+
+// dev runs the embedded Temporal server and UI, the worker and the API in
+// one process, seeding a demo programme on first start.
+func (p *program) dev(ctx context.Context, args []string) error {
+	started := time.Now()
+	cfg, err := parseConfig("dev", args, p.getenv, p.stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(p.stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("REALLABOR_DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	l, err := listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	ts, err := devstack.Start(devstack.Options{
+		DatabaseFile:    filepath.Join(cfg.DataDir, "temporal.db"),
+		FrontendAddress: cfg.TemporalAddress,
+		UIAddress:       cfg.UIAddress,
+		Namespace:       cfg.TemporalNamespace,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	defer ts.Stop()
+	cfg.TemporalAddress = ts.FrontendAddress()
+
+	st, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := newWorker(tc, st)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
+		return err
+	}
+	var tokens string
+	if cfg.Seed {
+		if tokens, err = seed(ctx, st, cfg.DataDir); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace})
+	ep := endpoints{HTTP: l.Addr().String(), Temporal: ts.FrontendAddress(), UI: ts.UIURL()}
+	fmt.Fprintf(p.stdout, `
+Reallabor grants is running (ready in %s).
+
+  API           http://%s/api/v1   (health: /healthz, /readyz; OpenAPI: /api/v1/openapi.json)
+  Temporal      %s   (temporal workflow list --address %s)
+  Temporal UI   %s
+  Data          %s
+
+%s
+Ctrl-C stops everything.
+`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), cfg.DataDir, tokens)
+	log.Info("dev ready", "http", ep.HTTP, "temporal", ep.Temporal, "ui", ep.UI, "startup", time.Since(started).Round(time.Millisecond))
+	if p.onReady != nil {
+		p.onReady(ep)
+	}
+	return serveHTTP(ctx, l, srv.Handler(), log)
+}
+
+func hostPort(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(addr, "[::]:")
+	}
+	if strings.HasPrefix(addr, "0.0.0.0:") {
+		return "localhost:" + strings.TrimPrefix(addr, "0.0.0.0:")
+	}
+	return addr
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(disabled)"
+	}
+	return s
+}
+
+// serve runs the HTTP API against an external Temporal and PostgreSQL.
+func (p *program) serve(ctx context.Context, args []string) error {
+	cfg, err := parseConfig("serve", args, p.getenv, p.stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(p.stderr)
+	if err != nil {
+		return err
+	}
+	l, err := listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
+		return err
+	}
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace})
+	log.Info("serving", "http", l.Addr().String(), "temporal", cfg.TemporalAddress)
+	if p.onReady != nil {
+		p.onReady(endpoints{HTTP: l.Addr().String(), Temporal: cfg.TemporalAddress})
+	}
+	return serveHTTP(ctx, l, srv.Handler(), log)
+}
+
+// worker runs the Temporal worker until ctx ends.
+func (p *program) worker(ctx context.Context, args []string) error {
+	cfg, err := parseConfig("worker", args, p.getenv, p.stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(p.stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := newWorker(tc, st)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	log.Info("worker running", "temporal", cfg.TemporalAddress)
+	<-ctx.Done()
+	return nil
+}
+
+// migrate applies pending migrations.
+func (p *program) migrate(ctx context.Context, args []string) error {
+	cfg, err := parseConfig("migrate", args, p.getenv, p.stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(p.stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "applied %d migration(s)\n", n)
+	return nil
+}
+
+// createUser makes a user from the command line and prints its token once.
+func (p *program) createUser(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("reallabor users create", flag.ContinueOnError)
+	fs.SetOutput(p.stderr)
+	role := fs.String("role", "", "admin, applicant, reviewer or finance")
+	name := fs.String("name", "", "the person's name")
+	org := fs.String("organisation", "", "the company or body the user acts for")
+	dbURL := fs.String("database-url", p.getenv("DATABASE_URL"), "database (default: the dev SQLite file)")
+	dataDir := fs.String("data-dir", envOr(p.getenv, "REALLABOR_DATA_DIR", ".reallabor"), "dev data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r := models.Role(*role)
+	if !r.Valid() {
+		return fmt.Errorf("--role must be admin, applicant, reviewer or finance")
+	}
+	if strings.TrimSpace(*name) == "" {
+		return fmt.Errorf("--name is required")
+	}
+	if (r == models.RoleApplicant || r == models.RoleReviewer) && strings.TrimSpace(*org) == "" {
+		return fmt.Errorf("--organisation is required for applicants and reviewers")
+	}
+	url := *dbURL
+	if url == "" {
+		url = "sqlite:" + filepath.Join(*dataDir, "reallabor.db")
+	}
+	st, err := store.Open(url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	u, token, err := newUser(ctx, st, *name, r, *org)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(map[string]string{"id": u.ID, "name": u.Name, "role": string(u.Role),
+		"organisation": u.Organisation, "token": token}, "", "  ")
+	fmt.Fprintln(p.stdout, string(out))
+	return nil
+}
+
+func newUser(ctx context.Context, st *store.Store, name string, r models.Role, org string) (models.User, string, error) {
+	token, hash := api.NewToken()
+	id, _ := uuid.NewV7()
+	u := models.User{ID: id.String(), Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
+		TokenHash: hash, CreatedAt: time.Now().UTC()}
+	return u, token, st.CreateUser(ctx, &u)
+}
+
+// seed creates a demo programme and one user per role on first start and
+// writes their tokens to the data directory (tokens are stored only hashed,
+// so the file is how a later start can show them again).
+func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) {
+	tokensFile := filepath.Join(dataDir, "demo-tokens.txt")
+	if b, err := os.ReadFile(tokensFile); err == nil {
+		return string(b), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	rules := models.DefaultRules()
+	rules.BudgetCents = 500_000_00
+	raw, _ := json.Marshal(rules)
+	pid, _ := uuid.NewV7()
+	prog := models.Programme{ID: pid.String(), Name: "Digitale Innenstadt (demo)", Currency: "EUR", RulesJSON: string(raw),
+		BudgetCents: rules.BudgetCents, DebtorName: "Stadt Musterstadt Wirtschaftsfoerderung",
+		DebtorIBAN: "DE89370400440532013000", DebtorBIC: "COBADEFFXXX", Status: "open", CreatedAt: time.Now().UTC()}
+	if err := st.CreateProgramme(ctx, &prog); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Demo programme %s (budget 500,000.00 EUR)\nDemo users (export the token as TOKEN and send Authorization: Bearer $TOKEN):\n", prog.ID)
+	for _, u := range []struct {
+		role      models.Role
+		name, org string
+	}{
+		{models.RoleAdmin, "Ada Admin", "Stadt Musterstadt"},
+		{models.RoleApplicant, "Anna Applicant", "Cafe Mitte"},
+		{models.RoleReviewer, "Rita Reviewer", "Stadtwerke"},
+		{models.RoleReviewer, "Rolf Reviewer", "Buchhandlung Nord"},
+		{models.RoleReviewer, "Rosa Reviewer", "IHK"},
+		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
+		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
+	} {
+		_, token, err := newUser(ctx, st, u.name, u.role, u.org)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  %-9s %-15s %-18s %s\n", u.role, u.name, u.org, token)
+	}
+	if err := os.WriteFile(tokensFile, []byte(b.String()), 0o600); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

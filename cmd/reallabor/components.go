@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/activities"
+	"reallabor/api"
+	"reallabor/internal/store"
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+// retry runs op with exponential backoff until it succeeds, ctx ends or
+// the timeout passes.
+func retry(ctx context.Context, timeout time.Duration, log *slog.Logger, what string, op func() error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 250 * time.Millisecond
+	b.MaxInterval = 5 * time.Second
+	b.MaxElapsedTime = timeout
+	return backoff.RetryNotify(op, backoff.WithContext(b, ctx), func(err error, next time.Duration) {
+		log.Warn(what+" not reachable yet, retrying", "error", err, "retry_in", next.Round(time.Millisecond))
+	})
+}
+
+// openStore connects to the database (retrying a briefly unreachable one)
+// and, if migrate is set, applies pending migrations.
+func openStore(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*store.Store, error) {
+	st, err := store.Open(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err // a malformed setting: no point retrying
+	}
+	err = retry(ctx, cfg.StartupTimeout, log, "database", func() error {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return st.Ping(pctx)
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("DATABASE_URL: database unreachable after %s: %w", cfg.StartupTimeout, err)
+	}
+	if migrate {
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("database migrated", "applied", n)
+		}
+	}
+	return st, nil
+}
+
+// dialTemporal connects to Temporal, retrying a briefly unreachable one.
+func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Client, error) {
+	var c client.Client
+	err := retry(ctx, cfg.StartupTimeout, log, "temporal", func() error {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		c, err = client.DialContext(dctx, client.Options{
+			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+			Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("TEMPORAL_ADDRESS %s: temporal unreachable after %s: %w", cfg.TemporalAddress, cfg.StartupTimeout, err)
+	}
+	return c, nil
+}
+
+// newWorker registers the application workflow and its activities.
+func newWorker(c client.Client, st *store.Store) worker.Worker {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: "Application"})
+	(&activities.Ledger{Store: st}).Register(w)
+	return w
+}
+
+// listen binds the HTTP address, naming the setting if it cannot.
+func listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP_ADDR %s: cannot listen: %w", addr, err)
+	}
+	return l, nil
+}
+
+// serveHTTP runs the API until ctx ends, then shuts it down gracefully.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ensureAdminToken makes REALLABOR_ADMIN_TOKEN a working admin credential.
+func ensureAdminToken(ctx context.Context, st *store.Store, token string) error {
+	if token == "" {
+		return nil
+	}
+	hash := api.HashToken(token)
+	if _, err := st.UserByTokenHash(ctx, hash); err == nil {
+		return nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	return st.SaveUser(ctx, &models.User{ID: "bootstrap-admin", Name: "bootstrap admin", Role: models.RoleAdmin,
+		Organisation: "", TokenHash: hash, CreatedAt: time.Now().UTC()})
+}

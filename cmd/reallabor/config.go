@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// config is every setting, parsed once from flags with environment fallbacks.
+type config struct {
+	HTTPAddr          string
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	UIAddress         string
+	DataDir           string
+	AdminToken        string
+	LogLevel          string
+	LogFormat         string
+	StartupTimeout    time.Duration
+	Seed              bool
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// parseConfig reads the flags of a subcommand; dev gets embedded defaults.
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("reallabor "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.HTTPAddr, "http", envOr(getenv, "HTTP_ADDR", ":8080"), "HTTP API listen address (HTTP_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL; in dev, empty means an embedded SQLite file (DATABASE_URL)")
+	fs.StringVar(&c.TemporalAddress, "temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port; in dev, where the embedded server listens (TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
+	fs.StringVar(&c.UIAddress, "ui-address", envOr(getenv, "TEMPORAL_UI_ADDRESS", "127.0.0.1:8233"), "dev only: Temporal Web UI address, empty to disable (TEMPORAL_UI_ADDRESS)")
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "REALLABOR_DATA_DIR", ".reallabor"), "dev only: directory for the SQLite files (REALLABOR_DATA_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "text or json (LOG_FORMAT)")
+	startup := envOr(getenv, "STARTUP_TIMEOUT", "60s")
+	fs.Func("startup-timeout", "how long serve/worker retry an unreachable database or Temporal (STARTUP_TIMEOUT, default 60s)", func(s string) error {
+		startup = s
+		return nil
+	})
+	seed := cmd == "dev"
+	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
+	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	d, err := time.ParseDuration(startup)
+	if err != nil || d <= 0 {
+		return c, fmt.Errorf("STARTUP_TIMEOUT %q is not a positive duration", startup)
+	}
+	c.StartupTimeout = d
+	if cmd == "dev" && c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "reallabor.db")
+	}
+	if cmd != "dev" && c.DatabaseURL == "" {
+		return c, fmt.Errorf("DATABASE_URL is required for %s (a postgres:// URL)", cmd)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return c, fmt.Errorf("REALLABOR_ADMIN_TOKEN must be at least 16 characters")
+	}
+	return c, nil
+}
+
+func (c config) logger(stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.LogFormat) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
+}
+
+var _ = os.Getenv

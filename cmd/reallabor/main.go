@@ -1,0 +1,82 @@
+// Command reallabor is the one binary of Reallabor grants: `dev` runs the
+// whole product in one process on embedded defaults; `serve`, `worker` and
+// `migrate` run the production shape against PostgreSQL and a Temporal
+// cluster; `users create` makes a user and prints its token.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &program{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if err := p.run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "reallabor:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// endpoints are where a started program listens.
+type endpoints struct {
+	HTTP     string // host:port of the API
+	Temporal string // host:port of the Temporal frontend
+	UI       string // URL of the Temporal Web UI ("" if none)
+}
+
+// program is the composition root; tests run it in-process.
+type program struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// onReady, if set, is called once the API accepts requests.
+	onReady func(endpoints)
+}
+
+const usage = `usage: reallabor <command> [flags]
+
+commands:
+  dev            everything in one process on embedded defaults (Temporal, its UI, worker, API)
+  serve          the HTTP API, against TEMPORAL_ADDRESS and DATABASE_URL
+  worker         the Temporal worker, against TEMPORAL_ADDRESS and DATABASE_URL
+  migrate        apply database migrations to DATABASE_URL
+  users create   create a user and print its token (--role, --name, --organisation)
+
+run "reallabor <command> -h" for its flags`
+
+func (p *program) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(p.stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return p.dev(ctx, rest)
+	case "serve":
+		return p.serve(ctx, rest)
+	case "worker":
+		return p.worker(ctx, rest)
+	case "migrate":
+		return p.migrate(ctx, rest)
+	case "users":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New(`usage: reallabor users create --role <admin|applicant|reviewer|finance> --name <name> [--organisation <org>]`)
+		}
+		return p.createUser(ctx, rest[1:])
+	case "help", "-h", "--help":
+		fmt.Fprintln(p.stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(p.stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"reallabor/internal/store/storetest"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+// devProcess is `reallabor dev` running in-process.
+type devProcess struct {
+	ep     endpoints
+	cancel context.CancelFunc
+	done   chan error
+	out    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startDev boots the real program (`dev`) on free ports against dbURL.
+func startDev(t *testing.T, dataDir, dbURL string) *devProcess {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan endpoints, 1)
+	out := &syncBuffer{}
+	env := map[string]string{"REALLABOR_ADMIN_TOKEN": adminToken}
+	p := &program{stdout: out, stderr: out, getenv: func(k string) string { return env[k] },
+		onReady: func(ep endpoints) { ready <- ep }}
+	d := &devProcess{cancel: cancel, done: make(chan error, 1), out: out}
+	go func() {
+		d.done <- p.run(ctx, []string{"dev", "--http=127.0.0.1:0", "--temporal-address=127.0.0.1:0", "--ui-address=",
+			"--data-dir=" + dataDir, "--database-url=" + dbURL, "--log-level=warn"})
+	}()
+	select {
+	case d.ep = <-ready:
+	case err := <-d.done:
+		cancel()
+		t.Fatalf("dev exited before ready: %v\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatalf("dev not ready within 2 minutes\n%s", out.String())
+	}
+	return d
+}
+
+// stop shuts dev down as Ctrl-C would and waits for it.
+func (d *devProcess) stop(t *testing.T) time.Duration {
+	t.Helper()
+	start := time.Now()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("dev exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("dev did not stop within 30s")
+	}
+	return time.Since(start)
+}
+
+// call makes an API request and decodes the JSON answer into out.
+func call(t *testing.T, base, method, path, token string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestDevSubmitAndSurviveRestart(t *testing.T) {
+	dbURL := storetest.NewPostgresURL(t)
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir, dbURL)
+	base := d.ep.HTTP
+
+	if code := call(t, base, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
+		t.Fatalf("GET /readyz = %d, want 200", code)
+	}
+	var prog struct{ ID string }
+	if code := call(t, base, "POST", "/api/v1/programmes", adminToken, map[string]any{
+		"name": "Digitale Innenstadt", "budget_cents": 10_000_000, "max_grant_cents": 2_000_000,
+		"funding_rate_percent": 50, "reviewers_required": 3}, &prog); code != http.StatusCreated {
+		t.Fatalf("POST /programmes = %d, want 201", code)
+	}
+	var applicant struct{ Token string }
+	if code := call(t, base, "POST", "/api/v1/users", adminToken, map[string]any{
+		"name": "Anna", "role": "applicant", "organisation": "Cafe Mitte"}, &applicant); code != http.StatusCreated {
+		t.Fatalf("POST /users = %d, want 201", code)
+	}
+	var app struct {
+		ID     string
+		Status string
+	}
+	code := call(t, base, "POST", "/api/v1/applications", applicant.Token, map[string]any{
+		"programme_id": prog.ID, "title": "Click & Collect Altstadt", "summary": "shared pick-up points",
+		"requested_cents": 1_000_000, "total_cost_cents": 2_500_000, "start_date": "2027-01-01", "end_date": "2027-12-31",
+		"group": map[string]any{"name": "Altstadt retailers", "members": []map[string]any{
+			{"name": "Cafe Mitte", "prior_de_minimis_cents": 0}, {"name": "Buchladen Eck", "prior_de_minimis_cents": 5_000_000}}},
+		"payee": map[string]any{"name": "Cafe Mitte GmbH", "iban": "DE89 3704 0044 0532 0130 00"},
+	}, &app)
+	if code != http.StatusCreated || app.Status != "in_review" {
+		t.Fatalf("POST /applications = %d status %q, want 201 in_review\n%s", code, app.Status, d.out.String())
+	}
+	var got struct {
+		Status string
+		Next   []struct{ Action, From string }
+	}
+	if code := call(t, base, "GET", "/api/v1/applications/"+app.ID, applicant.Token, nil, &got); code != 200 || got.Status != "in_review" {
+		t.Fatalf("GET application = %d %q, want 200 in_review", code, got.Status)
+	}
+	if len(got.Next) == 0 || got.Next[0].Action != "review" {
+		t.Errorf("next = %+v, want review by the steering board first", got.Next)
+	}
+	t.Logf("dev stopped in %s", d.stop(t))
+
+	// Restart on the same SQLite file and database: the workflow still runs.
+	d = startDev(t, dataDir, dbURL)
+	defer d.stop(t)
+	base = d.ep.HTTP
+	if code := call(t, base, "GET", "/api/v1/applications/"+app.ID, applicant.Token, nil, &got); code != 200 || got.Status != "in_review" {
+		t.Fatalf("after restart GET application = %d %q, want 200 in_review", code, got.Status)
+	}
+	var reviewer struct{ Token string }
+	call(t, base, "POST", "/api/v1/users", adminToken, map[string]any{"name": "Rita", "role": "reviewer", "organisation": "Stadtwerke"}, &reviewer)
+	var after struct {
+		Status string
+		Votes  []struct{ Recommendation string }
+	}
+	code = call(t, base, "POST", "/api/v1/applications/"+app.ID+"/reviews", reviewer.Token, map[string]any{
+		"recommendation": "approve", "scores": map[string]int{"impact": 4, "feasibility": 4, "partnership": 5}}, &after)
+	if code != http.StatusOK || len(after.Votes) != 1 {
+		t.Fatalf("review after restart = %d %+v, want 200 with the reviewer's vote\n%s", code, after, d.out.String())
+	}
+	if !strings.Contains(d.out.String(), "Reallabor grants is running") {
+		t.Errorf("dev banner missing from output")
+	}
+	fmt.Fprint(io.Discard, d.out.String())
+}

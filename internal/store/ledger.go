@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"reallabor/models"
+)
+
+// Ledger entry kinds.
+const (
+	EntryReserve = "reserve"
+	EntryRelease = "release"
+	EntryPay     = "pay"
+	EntryReturn  = "return"
+)
+
+type ledgerEntry struct {
+	ID            string `gorm:"primaryKey"`
+	ProgrammeID   string
+	ApplicationID string
+	Kind          string
+	AmountCents   int64
+	At            time.Time
+}
+
+func (ledgerEntry) TableName() string { return "ledger_entries" }
+
+type waitlistEntry struct {
+	ApplicationID string `gorm:"primaryKey"`
+	ProgrammeID   string
+	AmountCents   int64
+	Since         time.Time
+}
+
+func (waitlistEntry) TableName() string { return "waitlist" }
+
+// lockProgramme serialises ledger transactions of one programme. On
+// PostgreSQL it takes the row lock; SQLite transactions are already
+// serialised (BEGIN IMMEDIATE, one connection).
+func (s *Store) lockProgramme(tx *gorm.DB, programmeID string) error {
+	if s.Dialect != Postgres {
+		return nil
+	}
+	var id string
+	err := tx.Raw("SELECT id FROM programmes WHERE id = ? FOR UPDATE", programmeID).Scan(&id).Error
+	if err != nil {
+		return fmt.Errorf("lock programme %s: %w", programmeID, err)
+	}
+	if id == "" {
+		return fmt.Errorf("programme %s: %w", programmeID, models.ErrNotFound)
+	}
+	return nil
+}
+
+// insertEntry records a ledger entry; it reports false when the entry (and so
+// the movement of money it stands for) exists already.
+func insertEntry(tx *gorm.DB, e ledgerEntry) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&e)
+	if res.Error != nil {
+		return false, fmt.Errorf("ledger entry %s: %w", e.ID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// reserveIfCovered is the one conditional update that keeps the fund from
+// being over-committed: it adds amount to reserved only if what is left covers it.
+func reserveIfCovered(tx *gorm.DB, programmeID string, amount int64) (bool, error) {
+	res := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents + ?
+		WHERE id = ? AND budget_cents - reserved_cents - paid_cents >= ?`, amount, programmeID, amount)
+	if res.Error != nil {
+		return false, fmt.Errorf("reserve on %s: %w", programmeID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Reserve reserves in.AmountCents for the application, or puts it on the
+// programme's waitlist when the fund cannot cover it or others wait already
+// (first come, first served). Repeating it returns the first outcome.
+func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.ReserveResult, error) {
+	if in.AmountCents <= 0 {
+		return models.ReserveResult{}, fmt.Errorf("reserve %d cents: %w", in.AmountCents, models.ErrInvalid)
+	}
+	var out models.ReserveResult
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&ledgerEntry{}).Where("id = ?", in.ApplicationID+":reserve").Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			out.Reserved = true
+			return nil
+		}
+		var waiting int64
+		if err := tx.Model(&waitlistEntry{}).Where("programme_id = ?", in.ProgrammeID).Count(&waiting).Error; err != nil {
+			return err
+		}
+		if waiting == 0 {
+			ok, err := reserveIfCovered(tx, in.ProgrammeID, in.AmountCents)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out.Reserved = true
+				return s.applyReservation(tx, in.ProgrammeID, in.ApplicationID, in.AmountCents, in.At)
+			}
+		}
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&waitlistEntry{
+			ApplicationID: in.ApplicationID, ProgrammeID: in.ProgrammeID, AmountCents: in.AmountCents, Since: in.At,
+		}).Error
+	})
+	if err != nil {
+		return models.ReserveResult{}, fmt.Errorf("reserve budget for %s: %w", in.ApplicationID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) applyReservation(tx *gorm.DB, programmeID, applicationID string, amount int64, at time.Time) error {
+	if _, err := insertEntry(tx, ledgerEntry{ID: applicationID + ":reserve", ProgrammeID: programmeID,
+		ApplicationID: applicationID, Kind: EntryReserve, AmountCents: amount, At: at}); err != nil {
+		return err
+	}
+	return tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents + ?, granted_cents = ? WHERE id = ?`,
+		amount, amount, applicationID).Error
+}
+
+// Release gives back an application's reservation (all of what remains, or
+// in.AmountCents of it), takes it off the waitlist, and then promotes waiting
+// applications of the programme, oldest first, while the fund covers them.
+func (s *Store) Release(ctx context.Context, in models.ReleaseInput) (models.ReleaseResult, error) {
+	var out models.ReleaseResult
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
+			return err
+		}
+		if err := tx.Where("application_id = ?", in.ApplicationID).Delete(&waitlistEntry{}).Error; err != nil {
+			return err
+		}
+		var reserved int64
+		if err := tx.Raw("SELECT reserved_cents FROM applications WHERE id = ?", in.ApplicationID).Scan(&reserved).Error; err != nil {
+			return err
+		}
+		amount := in.AmountCents
+		if in.All || amount > reserved {
+			amount = reserved
+		}
+		if amount > 0 {
+			fresh, err := insertEntry(tx, ledgerEntry{ID: in.ApplicationID + ":release:" + in.Key, ProgrammeID: in.ProgrammeID,
+				ApplicationID: in.ApplicationID, Kind: EntryRelease, AmountCents: amount, At: in.At})
+			if err != nil {
+				return err
+			}
+			if fresh {
+				if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
+					amount, amount, in.ProgrammeID).Error; err != nil {
+					return err
+				}
+				if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ? WHERE id = ?`, amount, in.ApplicationID).Error; err != nil {
+					return err
+				}
+				out.ReleasedCents = amount
+			}
+		}
+		promoted, err := s.promote(tx, in.ProgrammeID, in.At)
+		out.Promoted = promoted
+		return err
+	})
+	if err != nil {
+		return models.ReleaseResult{}, fmt.Errorf("release budget of %s: %w", in.ApplicationID, err)
+	}
+	return out, nil
+}
+
+// promote reserves for waitlisted applications in order of arrival and stops
+// at the first the fund cannot cover, so nobody is overtaken.
+func (s *Store) promote(tx *gorm.DB, programmeID string, at time.Time) ([]string, error) {
+	var waiting []waitlistEntry
+	if err := tx.Where("programme_id = ?", programmeID).Order("since, application_id").Find(&waiting).Error; err != nil {
+		return nil, err
+	}
+	var promoted []string
+	for _, w := range waiting {
+		ok, err := reserveIfCovered(tx, programmeID, w.AmountCents)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := s.applyReservation(tx, programmeID, w.ApplicationID, w.AmountCents, at); err != nil {
+			return nil, err
+		}
+		if err := tx.Where("application_id = ?", w.ApplicationID).Delete(&waitlistEntry{}).Error; err != nil {
+			return nil, err
+		}
+		promoted = append(promoted, w.ApplicationID)
+	}
+	return promoted, nil
+}
+
+// RecordPayment moves a tranche's amount from reserved to paid (or back, for
+// a returned payment). It is keyed by tranche and attempt: a retried call
+// changes nothing and reports Applied false.
+func (s *Store) RecordPayment(ctx context.Context, in models.PaymentInput) (models.PaymentResult, error) {
+	if in.AmountCents <= 0 {
+		return models.PaymentResult{}, fmt.Errorf("payment of %d cents: %w", in.AmountCents, models.ErrInvalid)
+	}
+	kind, sign := EntryPay, int64(1)
+	if in.Reverse {
+		kind, sign = EntryReturn, -1
+	}
+	var out models.PaymentResult
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
+			return err
+		}
+		fresh, err := insertEntry(tx, ledgerEntry{ID: in.TrancheID + ":" + kind + ":" + strconv.Itoa(in.Attempt),
+			ProgrammeID: in.ProgrammeID, ApplicationID: in.ApplicationID, Kind: kind, AmountCents: in.AmountCents, At: in.At})
+		if err != nil || !fresh {
+			return err
+		}
+		d := sign * in.AmountCents
+		if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
+			d, d, in.ProgrammeID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
+			d, d, in.ApplicationID).Error; err != nil {
+			return err
+		}
+		out.Applied = true
+		return nil
+	})
+	if err != nil {
+		return models.PaymentResult{}, fmt.Errorf("record payment of %s: %w", in.TrancheID, err)
+	}
+	return out, nil
+}
+
+// Ledger returns a programme's budget ledger.
+func (s *Store) Ledger(ctx context.Context, programmeID string) (models.Programme, error) {
+	var p models.Programme
+	if err := s.DB.WithContext(ctx).First(&p, "id = ?", programmeID).Error; err != nil {
+		return p, fmt.Errorf("programme %s: %w", programmeID, translate(err))
+	}
+	return p, nil
+}

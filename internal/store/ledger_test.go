@@ -1,0 +1,162 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"reallabor/internal/store"
+	"reallabor/internal/store/storetest"
+	"reallabor/models"
+)
+
+// dialects runs a test on PostgreSQL and on SQLite: the same code and the
+// same migrations must behave the same on both.
+func dialects(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Run("postgres", func(t *testing.T) { fn(t, storetest.New(t)) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, storetest.NewSQLite(t)) })
+}
+
+func seedProgramme(t *testing.T, st *store.Store, budget int64) models.Programme {
+	t.Helper()
+	rules := models.DefaultRules()
+	rules.BudgetCents = budget
+	raw, _ := json.Marshal(rules)
+	p := models.Programme{ID: fmt.Sprintf("prog-%d", time.Now().UnixNano()), Name: "test", Currency: "EUR",
+		RulesJSON: string(raw), BudgetCents: budget, Status: "open", CreatedAt: time.Now().UTC()}
+	storetest.Must(t, st.CreateProgramme(context.Background(), &p))
+	return p
+}
+
+func seedApplication(t *testing.T, st *store.Store, programmeID, id string, seq int64) {
+	t.Helper()
+	now := time.Now().UTC()
+	in := models.ProjectInput{
+		State: models.ApplicationState{ID: id, ProgrammeID: programmeID, Status: models.StatusInReview, Seq: seq,
+			SubmittedAt: now, UpdatedAt: now,
+			Proposal: models.Proposal{Title: "t " + id, RequestedCents: 100, Group: models.Group{Name: "g",
+				Members: []models.Member{{Name: "Cafe Mitte"}}}, Payee: models.Payee{Name: "p", IBAN: "DE89370400440532013000"}}},
+		Event: models.Event{Seq: seq, Kind: "submitted", At: now},
+	}
+	storetest.Must(t, st.Project(context.Background(), in))
+}
+
+func ledger(t *testing.T, st *store.Store, id string) models.Programme {
+	t.Helper()
+	p, err := st.Ledger(context.Background(), id)
+	storetest.Must(t, err)
+	if p.ReservedCents < 0 || p.PaidCents < 0 || p.ReservedCents+p.PaidCents > p.BudgetCents {
+		t.Fatalf("ledger inconsistent: %+v", p)
+	}
+	return p
+}
+
+func TestLedgerReserveWaitlistPromote(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 1000)
+		for _, id := range []string{"a", "b", "c"} {
+			seedApplication(t, st, p.ID, p.ID+id, 1)
+		}
+		t0 := time.Now().UTC()
+		r, err := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: p.ID + "a", AmountCents: 600, At: t0})
+		storetest.Must(t, err)
+		if !r.Reserved {
+			t.Fatalf("Reserve(a, 600) of 1000 = waitlisted, want reserved")
+		}
+		// A retry of the same reservation changes nothing.
+		r, err = st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: p.ID + "a", AmountCents: 600, At: t0})
+		storetest.Must(t, err)
+		if got := ledger(t, st, p.ID).ReservedCents; !r.Reserved || got != 600 {
+			t.Fatalf("repeated Reserve(a): reserved=%v ledger reserved=%d, want true and 600", r.Reserved, got)
+		}
+		r, _ = st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: p.ID + "b", AmountCents: 500, At: t0.Add(time.Second)})
+		if r.Reserved {
+			t.Fatalf("Reserve(b, 500) with 400 left = reserved, want waitlisted")
+		}
+		// c fits (300 ≤ 400) but b waits first: c must not overtake it.
+		r, _ = st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: p.ID + "c", AmountCents: 300, At: t0.Add(2 * time.Second)})
+		if r.Reserved {
+			t.Fatalf("Reserve(c, 300) while b waits = reserved, want waitlisted (first come, first served)")
+		}
+		rel, err := st.Release(ctx, models.ReleaseInput{ProgrammeID: p.ID, ApplicationID: p.ID + "a", Key: "withdrawal", All: true, At: t0})
+		storetest.Must(t, err)
+		if rel.ReleasedCents != 600 || len(rel.Promoted) != 2 || rel.Promoted[0] != p.ID+"b" || rel.Promoted[1] != p.ID+"c" {
+			t.Fatalf("Release(a) = %+v, want 600 released and [b c] promoted in order", rel)
+		}
+		l := ledger(t, st, p.ID)
+		if l.ReservedCents != 800 || l.ReleasedCents != 600 || l.AvailableCents() != 200 {
+			t.Fatalf("ledger after promotion = reserved %d released %d available %d, want 800/600/200",
+				l.ReservedCents, l.ReleasedCents, l.AvailableCents())
+		}
+		// Releasing again under the same key is a no-op.
+		rel, err = st.Release(ctx, models.ReleaseInput{ProgrammeID: p.ID, ApplicationID: p.ID + "a", Key: "withdrawal", All: true, At: t0})
+		storetest.Must(t, err)
+		if rel.ReleasedCents != 0 || ledger(t, st, p.ID).ReleasedCents != 600 {
+			t.Fatalf("repeated Release(a) released %d, want 0", rel.ReleasedCents)
+		}
+	})
+}
+
+func TestLedgerPaymentIsIdempotent(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 1000)
+		app := p.ID + "x"
+		seedApplication(t, st, p.ID, app, 1)
+		_, err := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: app, AmountCents: 1000, At: time.Now()})
+		storetest.Must(t, err)
+		pay := models.PaymentInput{ProgrammeID: p.ID, ApplicationID: app, TrancheID: app + "-1", Attempt: 1, AmountCents: 400, At: time.Now()}
+		for i, want := range []bool{true, false, false} {
+			res, err := st.RecordPayment(ctx, pay)
+			storetest.Must(t, err)
+			if res.Applied != want {
+				t.Errorf("RecordPayment call %d: applied=%v, want %v", i+1, res.Applied, want)
+			}
+		}
+		l := ledger(t, st, p.ID)
+		if l.PaidCents != 400 || l.ReservedCents != 600 {
+			t.Fatalf("after one payment paid=%d reserved=%d, want 400/600", l.PaidCents, l.ReservedCents)
+		}
+		// A returned payment goes back to reserved; paying it again is attempt 2.
+		ret := pay
+		ret.Reverse = true
+		_, err = st.RecordPayment(ctx, ret)
+		storetest.Must(t, err)
+		pay.Attempt = 2
+		_, err = st.RecordPayment(ctx, pay)
+		storetest.Must(t, err)
+		l = ledger(t, st, p.ID)
+		if l.PaidCents != 400 || l.ReservedCents != 600 {
+			t.Fatalf("after return and repayment paid=%d reserved=%d, want 400/600", l.PaidCents, l.ReservedCents)
+		}
+	})
+}
+
+func TestProjectionKeepsNewestState(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 1000)
+		app := p.ID + "y"
+		seedApplication(t, st, p.ID, app, 2)
+		seedApplication(t, st, p.ID, app, 1) // an older event arriving late
+		rec, err := st.Application(ctx, app, store.Scope{})
+		storetest.Must(t, err)
+		if rec.Seq != 2 {
+			t.Fatalf("application seq = %d after a late older event, want 2", rec.Seq)
+		}
+		evs, err := st.Events(ctx, app)
+		storetest.Must(t, err)
+		if len(evs) != 2 {
+			t.Fatalf("events = %d, want 2 (one per sequence)", len(evs))
+		}
+		if _, err := st.Application(ctx, app, store.Scope{Organisation: "someone else"}); err == nil {
+			t.Fatalf("Application visible to another organisation, want not found")
+		}
+		if _, err := st.Application(ctx, app, store.Scope{Organisation: "  CAFE mitte "}); err != nil {
+			t.Fatalf("Application not visible to its group member: %v", err)
+		}
+	})
+}

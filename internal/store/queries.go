@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"reallabor/models"
+)
+
+// CreateProgramme inserts a programme.
+func (s *Store) CreateProgramme(ctx context.Context, p *models.Programme) error {
+	if err := s.DB.WithContext(ctx).Create(p).Error; err != nil {
+		return fmt.Errorf("create programme: %w", err)
+	}
+	return nil
+}
+
+// Programme returns one programme.
+func (s *Store) Programme(ctx context.Context, id string) (models.Programme, error) {
+	return s.Ledger(ctx, id)
+}
+
+// Programmes lists programmes, newest first.
+func (s *Store) Programmes(ctx context.Context) ([]models.Programme, error) {
+	var out []models.Programme
+	if err := s.DB.WithContext(ctx).Order("created_at DESC, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list programmes: %w", err)
+	}
+	return out, nil
+}
+
+// CreateUser inserts a user.
+func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
+	if err := s.DB.WithContext(ctx).Create(u).Error; err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByTokenHash finds the user a token belongs to.
+func (s *Store) UserByTokenHash(ctx context.Context, hash string) (models.User, error) {
+	var u models.User
+	if err := s.DB.WithContext(ctx).First(&u, "token_hash = ?", hash).Error; err != nil {
+		return u, fmt.Errorf("user by token: %w", translate(err))
+	}
+	return u, nil
+}
+
+// Users lists users.
+func (s *Store) Users(ctx context.Context) ([]models.User, error) {
+	var out []models.User
+	if err := s.DB.WithContext(ctx).Order("created_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// Scope limits what a caller may see: an empty Organisation sees everything.
+type Scope struct {
+	Organisation string
+}
+
+func (sc Scope) apply(q *gorm.DB, idColumn string) *gorm.DB {
+	if sc.Organisation == "" {
+		return q
+	}
+	return q.Where(idColumn+" IN (SELECT application_id FROM application_organisations WHERE organisation = ?)",
+		NormaliseOrganisation(sc.Organisation))
+}
+
+// Application returns one application row, if the scope may see it.
+func (s *Store) Application(ctx context.Context, id string, sc Scope) (models.ApplicationRecord, error) {
+	var a models.ApplicationRecord
+	q := sc.apply(s.DB.WithContext(ctx).Where("id = ?", id), "id")
+	if err := q.First(&a).Error; err != nil {
+		return a, fmt.Errorf("application %s: %w", id, translate(err))
+	}
+	return a, nil
+}
+
+// ApplicationFilter narrows a list of applications.
+type ApplicationFilter struct {
+	Status      string
+	ProgrammeID string
+	After       string // cursor: the last id of the previous page
+	Limit       int
+}
+
+// Applications lists applications in id order (ids are time-ordered UUIDv7,
+// so this is submission order), one page at a time.
+func (s *Store) Applications(ctx context.Context, f ApplicationFilter, sc Scope) ([]models.ApplicationRecord, error) {
+	q := sc.apply(s.DB.WithContext(ctx).Model(&models.ApplicationRecord{}), "id")
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.ProgrammeID != "" {
+		q = q.Where("programme_id = ?", f.ProgrammeID)
+	}
+	if f.After != "" {
+		q = q.Where("id > ?", f.After)
+	}
+	var out []models.ApplicationRecord
+	if err := q.Order("id").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return out, nil
+}
+
+// Events returns an application's audit trail in order.
+func (s *Store) Events(ctx context.Context, applicationID string) ([]models.EventRecord, error) {
+	var out []models.EventRecord
+	if err := s.DB.WithContext(ctx).Where("application_id = ?", applicationID).Order("seq").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("events of %s: %w", applicationID, err)
+	}
+	return out, nil
+}
+
+// TrancheFilter narrows a list of disbursements.
+type TrancheFilter struct {
+	Status        string
+	ProgrammeID   string
+	ApplicationID string
+}
+
+// Tranches lists disbursements.
+func (s *Store) Tranches(ctx context.Context, f TrancheFilter) ([]models.TrancheRecord, error) {
+	q := s.DB.WithContext(ctx).Model(&models.TrancheRecord{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.ProgrammeID != "" {
+		q = q.Where("programme_id = ?", f.ProgrammeID)
+	}
+	if f.ApplicationID != "" {
+		q = q.Where("application_id = ?", f.ApplicationID)
+	}
+	var out []models.TrancheRecord
+	if err := q.Order("application_id, number").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list disbursements: %w", err)
+	}
+	return out, nil
+}
+
+// Tranche returns one disbursement.
+func (s *Store) Tranche(ctx context.Context, id string) (models.TrancheRecord, error) {
+	var t models.TrancheRecord
+	if err := s.DB.WithContext(ctx).First(&t, "id = ?", id).Error; err != nil {
+		return t, fmt.Errorf("disbursement %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// IdempotencyRecord is a remembered response to a POST with an Idempotency-Key.
+type IdempotencyRecord struct {
+	UserID      string `gorm:"primaryKey"`
+	Key         string `gorm:"primaryKey"`
+	RequestHash string
+	StatusCode  int
+	Response    string
+	ContentType string
+	Location    string
+	CreatedAt   time.Time
+}
+
+// TableName is the table of IdempotencyRecord.
+func (IdempotencyRecord) TableName() string { return "idempotency_keys" }
+
+// ErrKeyInUse says the key is claimed by a request still in flight.
+var ErrKeyInUse = errors.New("idempotency key in use")
+
+// ClaimIdempotencyKey claims a key for a request. It returns the stored record
+// and found=true if the key was used before (StatusCode 0: still in flight).
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash string) (IdempotencyRecord, bool, error) {
+	rec := IdempotencyRecord{UserID: userID, Key: key, RequestHash: hash, CreatedAt: time.Now().UTC()}
+	res := s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
+	if res.Error != nil {
+		return rec, false, fmt.Errorf("claim idempotency key: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return rec, false, nil
+	}
+	var old IdempotencyRecord
+	if err := s.DB.WithContext(ctx).First(&old, "user_id = ? AND key = ?", userID, key).Error; err != nil {
+		return old, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	return old, true, nil
+}
+
+// CompleteIdempotencyKey stores the response for a claimed key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec IdempotencyRecord) error {
+	return s.DB.WithContext(ctx).Model(&IdempotencyRecord{}).
+		Where("user_id = ? AND key = ?", rec.UserID, rec.Key).
+		Updates(map[string]any{"status_code": rec.StatusCode, "response": rec.Response,
+			"content_type": rec.ContentType, "location": rec.Location}).Error
+}
+
+// ReleaseIdempotencyKey forgets a claimed key whose request failed, so the
+// client may retry with it.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID, key string) error {
+	return s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0", userID, key).
+		Delete(&IdempotencyRecord{}).Error
+}
+
+// SaveUser inserts or replaces a user by id.
+func (s *Store) SaveUser(ctx context.Context, u *models.User) error {
+	if err := s.DB.WithContext(ctx).Save(u).Error; err != nil {
+		return fmt.Errorf("save user: %w", err)
+	}
+	return nil
+}

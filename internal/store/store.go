@@ -1,0 +1,159 @@
+// Package store holds the GORM queries that activities (writes) and the API
+// (reads) share, and the versioned schema migrations. It runs on PostgreSQL
+// and, for `reallabor dev`, on SQLite, with the same SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	// modernc.org/sqlite is the pure-Go SQLite driver the embedded Temporal
+	// server already links; GORM's SQLite dialector reuses it by driver name.
+	_ "modernc.org/sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect is the SQL database behind a Store.
+type Dialect string
+
+// Supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Store is the application's database.
+type Store struct {
+	DB      *gorm.DB
+	Dialect Dialect
+}
+
+// Open connects to dsn: a postgres:// URL (or key=value DSN) for PostgreSQL,
+// or sqlite:path / file:path for an embedded SQLite file. It does not migrate.
+func Open(dsn string) (*Store, error) {
+	cfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }}
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+		if path == "" {
+			return nil, fmt.Errorf("DATABASE_URL %q names no SQLite file", dsn)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_txlock", "immediate")
+		db, err := gorm.Open(sqlite.Dialector{DriverName: "sqlite", DSN: "file:" + filepath.ToSlash(path) + "?" + q.Encode()}, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		// One writer at a time is SQLite's model; one connection keeps
+		// transactions strictly serialised.
+		sqlDB.SetMaxOpenConns(1)
+		return &Store{DB: db, Dialect: SQLite}, nil
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || strings.Contains(dsn, "host="):
+		if _, err := url.Parse(dsn); err != nil && !strings.Contains(dsn, "host=") {
+			return nil, fmt.Errorf("DATABASE_URL is not a valid URL: %w", err)
+		}
+		db, err := gorm.Open(postgres.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{DB: db, Dialect: Postgres}, nil
+	default:
+		return nil, fmt.Errorf("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got %s)", redact(dsn))
+	}
+}
+
+// redact hides a password in a connection string for error messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		if len(dsn) > 12 {
+			return dsn[:12] + "…"
+		}
+		return dsn
+	}
+	return u.Redacted()
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Migrate applies every pending migration and returns how many ran.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return 0, err
+	}
+	return migrate(ctx, sqlDB, s.Dialect)
+}
+
+func migrate(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
+	dialect := goose.DialectPostgres
+	if d == SQLite {
+		dialect = goose.DialectSQLite3
+	}
+	fsys, err := migrationsFor(d)
+	if err != nil {
+		return 0, err
+	}
+	p, err := goose.NewProvider(dialect, db, fsys)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("apply migrations: %w", err)
+	}
+	return len(res), nil
+}
+
+// translate maps storage errors to domain sentinels.
+func translate(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errNotFound
+	}
+	return err
+}

@@ -1,0 +1,71 @@
+package models
+
+import "time"
+
+// Member is one company of an applicant group with the de-minimis aid it
+// received in the last three years. ShareBasisPoints, if any member sets it,
+// splits the grant between members (sum 10000); otherwise it is split evenly.
+type Member struct {
+	Name                string `json:"name"`
+	PriorDeMinimisCents int64  `json:"prior_de_minimis_cents"`
+	ShareBasisPoints    int    `json:"share_basis_points,omitempty"`
+}
+
+// Group is the applicant group: the lead company is Members[0] unless Lead
+// names another.
+type Group struct {
+	Name    string   `json:"name"`
+	Lead    string   `json:"lead"`
+	Members []Member `json:"members"`
+}
+
+// Payee is where the grant is paid.
+type Payee struct {
+	Name string `json:"name"`
+	IBAN string `json:"iban"`
+	BIC  string `json:"bic,omitempty"`
+}
+
+// Proposal is what an applicant group submits and may revise.
+type Proposal struct {
+	Title          string    `json:"title"`
+	Summary        string    `json:"summary"`
+	RequestedCents int64     `json:"requested_cents"`
+	TotalCostCents int64     `json:"total_cost_cents"`
+	StartDate      time.Time `json:"start_date"`
+	EndDate        time.Time `json:"end_date"`
+	Group          Group     `json:"group"`
+	Payee          Payee     `json:"payee"`
+}
+
+// Organisations returns the names of the group's companies.
+func (g Group) Organisations() []string {
+	out := make([]string, 0, len(g.Members)+1)
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	add(g.Lead)
+	for _, m := range g.Members {
+		add(m.Name)
+	}
+	return out
+}
+
+// Includes reports whether organisation is a company of the group
+// (case-insensitive, ignoring surrounding space).
+func (g Group) Includes(organisation string) bool {
+	o := normaliseOrg(organisation)
+	if o == "" {
+		return false
+	}
+	for _, n := range g.Organisations() {
+		if normaliseOrg(n) == o {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,188 @@
+package models
+
+import "time"
+
+// ApplicationState is the whole of where one application stands: the
+// workflow's state, the answer of its query and the snapshot the projection
+// keeps in the database.
+type ApplicationState struct {
+	ID            string       `json:"id"`
+	ProgrammeID   string       `json:"programme_id"`
+	Status        Status       `json:"status"`
+	Proposal      Proposal     `json:"proposal"`
+	Rules         Rules        `json:"rules"`
+	SubmittedBy   Actor        `json:"submitted_by"`
+	SubmittedAt   time.Time    `json:"submitted_at"`
+	Ineligibility []FieldError `json:"ineligibility,omitempty"`
+
+	RevisionRound int         `json:"revision_round"`
+	Votes         []Vote      `json:"votes"`
+	Conflicts     []Conflict  `json:"conflicts,omitempty"`
+	Decision      *DecisionAt `json:"decision,omitempty"`
+
+	GrantedCents   int64       `json:"granted_cents"`
+	PaidCents      int64       `json:"paid_cents"`
+	RepaymentCents int64       `json:"repayment_cents"`
+	Settlement     *Settlement `json:"settlement,omitempty"`
+	Tranches       []Tranche   `json:"tranches"`
+	Reports        []Report    `json:"reports"`
+
+	Deadlines Deadlines `json:"deadlines"`
+	Reminders Reminders `json:"reminders"`
+	Reason    string    `json:"reason,omitempty"`
+	Next      []Next    `json:"next"`
+	Seq       int64     `json:"seq"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Conflict is a reviewer's declared conflict of interest.
+type Conflict struct {
+	ReviewerID   string    `json:"reviewer_id"`
+	Organisation string    `json:"organisation"`
+	At           time.Time `json:"at"`
+}
+
+// DecisionAt is the review decision of one round.
+type DecisionAt struct {
+	Decision  Decision  `json:"decision"`
+	MeanMilli int       `json:"mean_score_milli"`
+	Round     int       `json:"round"`
+	At        time.Time `json:"at"`
+}
+
+// Deadlines are the clocks currently running; nil means not running.
+type Deadlines struct {
+	Review        *time.Time `json:"review,omitempty"`
+	Revision      *time.Time `json:"revision,omitempty"`
+	Acceptance    *time.Time `json:"acceptance,omitempty"`
+	InterimReport *time.Time `json:"interim_report,omitempty"`
+	FinalReport   *time.Time `json:"final_report,omitempty"`
+}
+
+// Reminders records which reminders and escalations went out, so a timer never
+// fires twice (also across continue-as-new).
+type Reminders struct {
+	ReviewReminded     bool `json:"review_reminded"`
+	ReviewEscalated    bool `json:"review_escalated"`
+	AcceptanceReminded bool `json:"acceptance_reminded"`
+	InterimReminded    bool `json:"interim_reminded"`
+	InterimOverdue     bool `json:"interim_overdue"`
+	FinalReminded      bool `json:"final_reminded"`
+	FinalOverdue       bool `json:"final_overdue"`
+}
+
+// Tranche is one planned disbursement of the grant.
+type Tranche struct {
+	ID            string         `json:"id"`
+	Number        int            `json:"number"`
+	Trigger       TrancheTrigger `json:"trigger"`
+	Percent       int            `json:"percent"`
+	AmountCents   int64          `json:"amount_cents"`
+	Currency      string         `json:"currency"`
+	Status        TrancheStatus  `json:"status"`
+	DueAt         *time.Time     `json:"due_at,omitempty"`
+	ApprovedBy    string         `json:"approved_by,omitempty"`
+	ApprovedAt    *time.Time     `json:"approved_at,omitempty"`
+	PaidBy        string         `json:"paid_by,omitempty"`
+	PaidAt        *time.Time     `json:"paid_at,omitempty"`
+	BankReference string         `json:"bank_reference,omitempty"`
+	// Attempts counts payments made (a returned payment may be paid again);
+	// it keys the ledger entries so each payment is applied exactly once.
+	Attempts int `json:"attempts"`
+	Failures int `json:"failures"`
+}
+
+// Report is an interim or final report of an active grant.
+type Report struct {
+	ID               string       `json:"id"`
+	Kind             ReportKind   `json:"kind"`
+	Status           ReportStatus `json:"status"`
+	Narrative        string       `json:"narrative"`
+	ActualCostsCents int64        `json:"actual_costs_cents"`
+	SubmittedBy      string       `json:"submitted_by"`
+	SubmittedAt      time.Time    `json:"submitted_at"`
+	AssessedBy       string       `json:"assessed_by,omitempty"`
+	AssessedAt       *time.Time   `json:"assessed_at,omitempty"`
+	Comment          string       `json:"comment,omitempty"`
+}
+
+// Next is what is expected next, from whom, by when.
+type Next struct {
+	Action string     `json:"action"`
+	From   Role       `json:"from"`
+	By     *time.Time `json:"by,omitempty"`
+}
+
+// Event is one transition or action in the audit trail.
+type Event struct {
+	Seq    int64     `json:"seq"`
+	Kind   string    `json:"kind"`
+	From   Status    `json:"from,omitempty"`
+	To     Status    `json:"to,omitempty"`
+	Actor  Actor     `json:"actor"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// The contracts of the activities the workflow drives. One input and one
+// result struct each, so fields can be added without breaking histories.
+
+// ProjectInput writes one event and the state after it.
+type ProjectInput struct {
+	State ApplicationState `json:"state"`
+	Event Event            `json:"event"`
+}
+
+// ReserveInput reserves the grant in the programme ledger, or waitlists it.
+type ReserveInput struct {
+	ProgrammeID   string    `json:"programme_id"`
+	ApplicationID string    `json:"application_id"`
+	AmountCents   int64     `json:"amount_cents"`
+	At            time.Time `json:"at"`
+}
+
+// ReserveResult says whether the fund covered the grant.
+type ReserveResult struct {
+	Reserved bool `json:"reserved"`
+}
+
+// ReleaseInput releases an application's reservation: all that remains
+// reserved (All) or AmountCents of it, and leaves the waitlist. Key makes it
+// idempotent.
+type ReleaseInput struct {
+	ProgrammeID   string    `json:"programme_id"`
+	ApplicationID string    `json:"application_id"`
+	Key           string    `json:"key"`
+	All           bool      `json:"all"`
+	AmountCents   int64     `json:"amount_cents"`
+	At            time.Time `json:"at"`
+}
+
+// ReleaseResult names the waitlisted applications promoted by the release,
+// oldest first; their reservations are already made.
+type ReleaseResult struct {
+	ReleasedCents int64    `json:"released_cents"`
+	Promoted      []string `json:"promoted"`
+}
+
+// PaymentInput records a paid (or, with Reverse, a returned) tranche.
+type PaymentInput struct {
+	ProgrammeID   string    `json:"programme_id"`
+	ApplicationID string    `json:"application_id"`
+	TrancheID     string    `json:"tranche_id"`
+	Attempt       int       `json:"attempt"`
+	AmountCents   int64     `json:"amount_cents"`
+	Reverse       bool      `json:"reverse"`
+	At            time.Time `json:"at"`
+}
+
+// PaymentResult says whether this call applied the payment (false: it had
+// been applied before, nothing changed).
+type PaymentResult struct {
+	Applied bool `json:"applied"`
+}
+
+// PromotedSignal tells a waitlisted application its grant is now reserved.
+type PromotedSignal struct {
+	AmountCents int64 `json:"amount_cents"`
+}

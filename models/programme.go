@@ -1,0 +1,84 @@
+package models
+
+import "time"
+
+// Criterion is one scored aspect of a proposal, weighted in the mean.
+type Criterion struct {
+	Name   string `json:"name"`
+	Weight int    `json:"weight"`
+}
+
+// Rules are what a programme carries, fixed into each application when it is
+// submitted so later changes to the programme never alter a running one.
+type Rules struct {
+	Currency              string `json:"currency"`
+	BudgetCents           int64  `json:"budget_cents"`
+	MaxGrantCents         int64  `json:"max_grant_cents"`
+	FundingRatePercent    int    `json:"funding_rate_percent"`
+	DeMinimisCeilingCents int64  `json:"de_minimis_ceiling_cents"`
+
+	ReviewersRequired int         `json:"reviewers_required"`
+	Criteria          []Criterion `json:"criteria"`
+	ScoreMin          int         `json:"score_min"`
+	ScoreMax          int         `json:"score_max"`
+	// ApprovalThresholdMilli is the minimum weighted mean score, in
+	// thousandths of a point (3500 = 3.5), so the rule stays integer.
+	ApprovalThresholdMilli int `json:"approval_threshold_milli"`
+	MaxRevisionRounds      int `json:"max_revision_rounds"`
+
+	ReviewDeadline     time.Duration `json:"review_deadline"`
+	ReviewReminder     time.Duration `json:"review_reminder"` // before the deadline
+	RevisionDeadline   time.Duration `json:"revision_deadline"`
+	AcceptanceDeadline time.Duration `json:"acceptance_deadline"`
+	AcceptanceReminder time.Duration `json:"acceptance_reminder"`
+	InterimReportAfter time.Duration `json:"interim_report_after"` // after activation
+	FinalReportAfter   time.Duration `json:"final_report_after"`   // after the project's end date
+	ReportReminder     time.Duration `json:"report_reminder"`      // before a report's due date
+
+	// TranchePlan is the percentage of the grant paid at each trigger; the
+	// percentages add up to 100.
+	TranchePlan []TranchePlanItem `json:"tranche_plan"`
+}
+
+// TranchePlanItem is one planned tranche.
+type TranchePlanItem struct {
+	Percent int            `json:"percent"`
+	Trigger TrancheTrigger `json:"trigger"`
+}
+
+// DeMinimisCeilingCents is EUR 300,000 over three years (Regulation (EU) 2023/2831).
+const DeMinimisCeilingCents int64 = 300_000_00
+
+// DefaultRules returns the rules a programme gets where it says nothing.
+func DefaultRules() Rules {
+	day := 24 * time.Hour
+	return Rules{
+		Currency:              "EUR",
+		MaxGrantCents:         50_000_00,
+		FundingRatePercent:    50,
+		DeMinimisCeilingCents: DeMinimisCeilingCents,
+		ReviewersRequired:     3,
+		Criteria: []Criterion{
+			{Name: "impact", Weight: 2},
+			{Name: "feasibility", Weight: 1},
+			{Name: "partnership", Weight: 1},
+		},
+		ScoreMin:               0,
+		ScoreMax:               5,
+		ApprovalThresholdMilli: 3000,
+		MaxRevisionRounds:      2,
+		ReviewDeadline:         21 * day,
+		ReviewReminder:         3 * day,
+		RevisionDeadline:       14 * day,
+		AcceptanceDeadline:     30 * day,
+		AcceptanceReminder:     7 * day,
+		InterimReportAfter:     180 * day,
+		FinalReportAfter:       60 * day,
+		ReportReminder:         7 * day,
+		TranchePlan: []TranchePlanItem{
+			{Percent: 40, Trigger: TriggerAcceptance},
+			{Percent: 40, Trigger: TriggerInterimReport},
+			{Percent: 20, Trigger: TriggerFinalReport},
+		},
+	}
+}

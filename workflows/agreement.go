@@ -1,0 +1,114 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/models"
+)
+
+// openAcceptance starts the clock for the applicant to accept the agreement.
+func (a *application) openAcceptance(ctx workflow.Context) {
+	a.s.Deadlines.Acceptance = at(a.now(ctx).Add(a.s.Rules.AcceptanceDeadline))
+	a.s.Reminders.AcceptanceReminded = false
+}
+
+func (a *application) validateAccept(in ActionInput) error {
+	if err := a.requireMember(in.Actor); err != nil {
+		return err
+	}
+	if a.s.Status == models.StatusActive {
+		return conflictf("the agreement has already been accepted")
+	}
+	return a.requireStatus(models.StatusApproved)
+}
+
+// handleAccept activates the grant: the first tranches fall due and the
+// report clocks start.
+func (a *application) handleAccept(ctx workflow.Context, in ActionInput) error {
+	now := a.now(ctx)
+	a.s.Deadlines.Acceptance = nil
+	a.s.Deadlines.InterimReport = at(now.Add(a.s.Rules.InterimReportAfter))
+	final := a.s.Proposal.EndDate.Add(a.s.Rules.FinalReportAfter)
+	if !final.After(now) {
+		final = now.Add(a.s.Rules.FinalReportAfter)
+	}
+	a.s.Deadlines.FinalReport = at(final)
+	a.trigger(now, models.TriggerAcceptance)
+	return a.transition(ctx, models.StatusActive, "agreement_accepted", in.Actor, "")
+}
+
+// promote moves a waitlisted application whose grant the ledger has now
+// reserved on to approval.
+func (a *application) promote(ctx workflow.Context) error {
+	a.promoted = false
+	if a.s.Status != models.StatusWaitlisted {
+		return nil
+	}
+	a.openAcceptance(ctx)
+	return a.transition(ctx, models.StatusApproved, "promoted_from_waitlist", system, "")
+}
+
+func (a *application) paidAny() bool {
+	for _, t := range a.s.Tranches {
+		if t.Status == models.TranchePaid {
+			return true
+		}
+	}
+	return a.s.PaidCents > 0
+}
+
+func (a *application) validateWithdraw(in ActionInput) error {
+	if err := a.requireMember(in.Actor); err != nil {
+		return err
+	}
+	if a.s.Status.Final() {
+		return conflictf("application is %s", a.s.Status)
+	}
+	if a.paidAny() {
+		return conflictf("money has been paid out; ask the programme admin to cancel instead")
+	}
+	return nil
+}
+
+func (a *application) handleWithdraw(ctx workflow.Context, in ActionInput) error {
+	a.s.Reason = in.Reason
+	a.stopTranches()
+	if err := a.release(ctx, "withdrawal", true, 0); err != nil {
+		return err
+	}
+	return a.transition(ctx, models.StatusWithdrawn, "withdrawn", in.Actor, in.Reason)
+}
+
+func (a *application) validateCancel(in ActionInput) error {
+	if err := requireRole(in.Actor, models.RoleAdmin); err != nil {
+		return err
+	}
+	if a.s.Status.Final() {
+		return conflictf("application is %s", a.s.Status)
+	}
+	if len(in.Reason) < 3 {
+		return invalid(models.FieldError{Field: "reason", Message: "is required"})
+	}
+	return nil
+}
+
+// handleCancel ends the application for cause: unpaid budget goes back to the
+// fund, money paid out is demanded back.
+func (a *application) handleCancel(ctx workflow.Context, in ActionInput) error {
+	a.s.Reason = in.Reason
+	a.stopTranches()
+	a.s.RepaymentCents = a.s.PaidCents
+	if err := a.release(ctx, "cancellation", true, 0); err != nil {
+		return err
+	}
+	return a.transition(ctx, models.StatusCancelled, "cancelled", in.Actor, in.Reason)
+}
+
+// stopTranches cancels every tranche not paid.
+func (a *application) stopTranches() {
+	for i := range a.s.Tranches {
+		if a.s.Tranches[i].Status != models.TranchePaid {
+			a.s.Tranches[i].Status = models.TrancheCancelled
+		}
+	}
+}

@@ -1,0 +1,230 @@
+// Package workflows holds the deterministic coordination of one application's
+// lifecycle, from submission to closure, as drawn in DESIGN.md. It names
+// activities and never performs I/O itself.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/models"
+)
+
+// TaskQueue is where application workflows and their activities run.
+const TaskQueue = "reallabor-applications"
+
+// Names of the workflow's updates, query and signal.
+const (
+	UpdateSubmitReview        = "submit-review"
+	UpdateSubmitRevision      = "submit-revision"
+	UpdateAcceptAgreement     = "accept-agreement"
+	UpdateWithdraw            = "withdraw"
+	UpdateCancel              = "cancel"
+	UpdateExtendReview        = "extend-review-deadline"
+	UpdateApproveDisbursement = "approve-disbursement"
+	UpdateConfirmPayment      = "confirm-payment"
+	UpdateRecordFailure       = "record-payment-failure"
+	UpdateSubmitReport        = "submit-report"
+	UpdateAssessReport        = "assess-report"
+
+	QueryState     = "state"
+	SignalPromoted = "budget-promoted"
+)
+
+// Names the activities are registered under; the activities package
+// implements them with the contracts in models.
+const (
+	ActivityProject       = "Project"
+	ActivityReserveBudget = "ReserveBudget"
+	ActivityReleaseBudget = "ReleaseBudget"
+	ActivityRecordPayment = "RecordPayment"
+)
+
+// WorkflowID is the deterministic id of an application's workflow.
+func WorkflowID(applicationID string) string { return "application-" + applicationID }
+
+// ApplicationInput starts (or, with Carry, continues) an application.
+type ApplicationInput struct {
+	ApplicationID string          `json:"application_id"`
+	ProgrammeID   string          `json:"programme_id"`
+	Rules         models.Rules    `json:"rules"`
+	Proposal      models.Proposal `json:"proposal"`
+	SubmittedBy   models.Actor    `json:"submitted_by"`
+	// Carry is the state carried over by continue-as-new.
+	Carry *models.ApplicationState `json:"carry,omitempty"`
+}
+
+// ApplicationResult is how an application ended.
+type ApplicationResult struct {
+	Status         models.Status `json:"status"`
+	GrantedCents   int64         `json:"granted_cents"`
+	PaidCents      int64         `json:"paid_cents"`
+	RepaymentCents int64         `json:"repayment_cents"`
+}
+
+type application struct {
+	s        models.ApplicationState
+	mu       workflow.Mutex
+	promoted bool
+}
+
+// Application is the workflow of one application, submission to closure.
+func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, error) {
+	a := &application{}
+	if in.Carry != nil {
+		a.s = *in.Carry
+	} else {
+		a.s = models.ApplicationState{
+			ID: in.ApplicationID, ProgrammeID: in.ProgrammeID, Status: models.StatusSubmitted,
+			Proposal: in.Proposal, Rules: in.Rules, SubmittedBy: in.SubmittedBy,
+			SubmittedAt: workflow.Now(ctx).UTC(), Votes: []models.Vote{}, Tranches: []models.Tranche{}, Reports: []models.Report{},
+		}
+	}
+	if err := a.setup(ctx); err != nil {
+		return ApplicationResult{}, err
+	}
+	return a.run(ctx)
+}
+
+func (a *application) setup(ctx workflow.Context) error {
+	a.mu = workflow.NewMutex(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func(viewer models.Actor) (models.ApplicationState, error) {
+		return View(a.s, viewer), nil
+	}); err != nil {
+		return err
+	}
+	promoted := workflow.GetSignalChannel(ctx, SignalPromoted)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var sig models.PromotedSignal
+			promoted.Receive(ctx, &sig)
+			a.promoted = true
+		}
+	})
+	return a.registerUpdates(ctx)
+}
+
+func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
+	if a.s.Status == models.StatusSubmitted {
+		if err := a.lock(ctx); err != nil {
+			return ApplicationResult{}, err
+		}
+		err := a.submit(ctx)
+		a.mu.Unlock()
+		if err != nil {
+			return ApplicationResult{}, err
+		}
+	}
+	for !a.s.Status.Final() {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return ApplicationResult{}, err
+			}
+			carry := a.s
+			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, Application, ApplicationInput{
+				ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry,
+			})
+		}
+		if err := a.waitForClockOrChange(ctx); err != nil {
+			return ApplicationResult{}, err
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return ApplicationResult{}, err
+	}
+	return ApplicationResult{Status: a.s.Status, GrantedCents: a.s.GrantedCents, PaidCents: a.s.PaidCents,
+		RepaymentCents: a.s.RepaymentCents}, nil
+}
+
+// submit runs the eligibility check of a new application.
+func (a *application) submit(ctx workflow.Context) error {
+	if err := a.emit(ctx, "submitted", "", a.s.SubmittedBy, a.s.Proposal.Title); err != nil {
+		return err
+	}
+	if errs := models.CheckEligibility(a.s.Rules, a.s.Proposal); len(errs) > 0 {
+		a.s.Ineligibility = errs
+		return a.transition(ctx, models.StatusIneligible, "eligibility_failed", system, errs[0].Message)
+	}
+	return a.openReview(ctx, "eligibility_passed", system, "")
+}
+
+// system is the actor of what the workflow does by itself (timers, rules).
+var system = models.Actor{UserID: "system", Name: "system"}
+
+// lock serialises every change of state between update handlers and timers.
+func (a *application) lock(ctx workflow.Context) error { return a.mu.Lock(ctx) }
+
+// transition moves the application to another stage and records it.
+func (a *application) transition(ctx workflow.Context, to models.Status, kind string, actor models.Actor, detail string) error {
+	from := a.s.Status
+	a.s.Status = to
+	if to.Final() {
+		a.s.Deadlines = models.Deadlines{}
+	}
+	return a.emit(ctx, kind, from, actor, detail)
+}
+
+// emit records an event: the sequence moves on and the projection writes the
+// event and the state after it, before the action's caller gets an answer.
+func (a *application) emit(ctx workflow.Context, kind string, from models.Status, actor models.Actor, detail string) error {
+	a.s.Seq++
+	now := workflow.Now(ctx).UTC()
+	a.s.UpdatedAt = now
+	a.s.Next = NextSteps(a.s)
+	ev := models.Event{Seq: a.s.Seq, Kind: kind, From: from, To: a.s.Status, Actor: actor, Detail: detail, At: now}
+	if from == "" {
+		ev.From = ""
+	}
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityProject, models.ProjectInput{State: a.s, Event: ev}).Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("project %s: %w", kind, err)
+	}
+	return nil
+}
+
+func localCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{"InvalidInput"},
+		},
+	})
+}
+
+func (a *application) now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }
+
+func at(t time.Time) *time.Time { return &t }
+
+// reserve asks the ledger for the grant; waitlists it if the fund can't cover it.
+func (a *application) reserve(ctx workflow.Context) (bool, error) {
+	var res models.ReserveResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReserveBudget, models.ReserveInput{
+		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, AmountCents: a.s.GrantedCents, At: a.now(ctx),
+	}).Get(ctx, &res)
+	return res.Reserved, err
+}
+
+// release gives back unpaid reservation (all, or amount) and promotes
+// waitlisted applications, telling each of them.
+func (a *application) release(ctx workflow.Context, key string, all bool, amount int64) error {
+	var res models.ReleaseResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReleaseBudget, models.ReleaseInput{
+		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, Key: key, All: all, AmountCents: amount, At: a.now(ctx),
+	}).Get(ctx, &res)
+	if err != nil {
+		return fmt.Errorf("release budget: %w", err)
+	}
+	for _, id := range res.Promoted {
+		f := workflow.SignalExternalWorkflow(ctx, WorkflowID(id), "", SignalPromoted, models.PromotedSignal{})
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("could not tell promoted application", "application", id, "error", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/models"
+)
+
+// alarm is one durable clock of the current stage: at When, Fire runs.
+type alarm struct {
+	When time.Time
+	Fire func(ctx workflow.Context) error
+}
+
+// alarms lists the clocks that are still to ring in the current stage.
+// Deadlines are absolute times in the state, so they survive continue-as-new.
+func (a *application) alarms() []alarm {
+	var out []alarm
+	r, d := a.s.Rules, a.s.Deadlines
+	switch a.s.Status {
+	case models.StatusInReview:
+		if d.Review != nil && !a.s.Reminders.ReviewReminded {
+			out = append(out, alarm{d.Review.Add(-r.ReviewReminder), func(ctx workflow.Context) error {
+				a.s.Reminders.ReviewReminded = true
+				return a.emit(ctx, "review_reminder", "", system, "reminder sent to the steering board")
+			}})
+		}
+		if d.Review != nil && !a.s.Reminders.ReviewEscalated {
+			out = append(out, alarm{*d.Review, func(ctx workflow.Context) error {
+				a.s.Reminders.ReviewEscalated = true
+				return a.emit(ctx, "review_escalated", "", system, "review deadline passed: escalated to the programme admin")
+			}})
+		}
+	case models.StatusRevisionRequested:
+		if d.Revision != nil {
+			out = append(out, alarm{*d.Revision, func(ctx workflow.Context) error {
+				return a.transition(ctx, models.StatusRejected, "revision_deadline_passed", system, "no revision before the deadline")
+			}})
+		}
+	case models.StatusApproved:
+		if d.Acceptance != nil && !a.s.Reminders.AcceptanceReminded {
+			out = append(out, alarm{d.Acceptance.Add(-r.AcceptanceReminder), func(ctx workflow.Context) error {
+				a.s.Reminders.AcceptanceReminded = true
+				return a.emit(ctx, "acceptance_reminder", "", system, "reminder sent to the applicant")
+			}})
+		}
+		if d.Acceptance != nil {
+			out = append(out, alarm{*d.Acceptance, func(ctx workflow.Context) error {
+				a.stopTranches()
+				if err := a.release(ctx, "lapse", true, 0); err != nil {
+					return err
+				}
+				return a.transition(ctx, models.StatusLapsed, "lapsed", system, "agreement not accepted before the deadline")
+			}})
+		}
+	case models.StatusActive:
+		out = append(out, a.reportAlarms(models.ReportInterim, d.InterimReport, &a.s.Reminders.InterimReminded, &a.s.Reminders.InterimOverdue)...)
+		out = append(out, a.reportAlarms(models.ReportFinal, d.FinalReport, &a.s.Reminders.FinalReminded, &a.s.Reminders.FinalOverdue)...)
+	}
+	return out
+}
+
+func (a *application) reportAlarms(kind models.ReportKind, due *time.Time, reminded, overdue *bool) []alarm {
+	if due == nil || a.reportStatus(kind) == models.ReportSubmitted || a.reportStatus(kind) == models.ReportAccepted {
+		return nil
+	}
+	var out []alarm
+	if !*reminded {
+		out = append(out, alarm{due.Add(-a.s.Rules.ReportReminder), func(ctx workflow.Context) error {
+			*reminded = true
+			return a.emit(ctx, string(kind)+"_report_reminder", "", system, "reminder sent to the applicant")
+		}})
+	}
+	if !*overdue {
+		out = append(out, alarm{*due, func(ctx workflow.Context) error {
+			*overdue = true
+			return a.emit(ctx, string(kind)+"_report_overdue", "", system, "report overdue: next tranche held, admin notified")
+		}})
+	}
+	return out
+}
+
+// waitForClockOrChange sleeps on a durable timer until the earliest clock of
+// the stage, or until an action changes the state, then rings what is due.
+func (a *application) waitForClockOrChange(ctx workflow.Context) error {
+	seq := a.s.Seq
+	changed := func() bool { return a.s.Seq != seq || a.promoted }
+	alarms := a.alarms()
+	if len(alarms) == 0 {
+		return workflow.Await(ctx, changed)
+	}
+	next := alarms[0].When
+	for _, al := range alarms[1:] {
+		if al.When.Before(next) {
+			next = al.When
+		}
+	}
+	if wait := next.Sub(workflow.Now(ctx)); wait > 0 {
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, changed); err != nil {
+			return err
+		}
+	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
+	defer a.mu.Unlock()
+	if a.promoted {
+		return a.promote(ctx)
+	}
+	now := workflow.Now(ctx)
+	// Recompute under the lock: an action may have moved the stage on.
+	for _, al := range a.alarms() {
+		if !al.When.After(now) {
+			if err := al.Fire(ctx); err != nil {
+				return err
+			}
+			if a.s.Status.Final() {
+				return nil
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package workflows
+
+import (
+	"time"
+
+	"reallabor/models"
+)
+
+// View is the state as viewer may see it: reviewers see only their own vote
+// until the round is decided; applicants and finance never see individual
+// votes or conflicts; admins see everything.
+func View(s models.ApplicationState, viewer models.Actor) models.ApplicationState {
+	out := s
+	out.Votes = nil
+	out.Conflicts = nil
+	switch viewer.Role {
+	case models.RoleAdmin:
+		out.Votes = append([]models.Vote{}, s.Votes...)
+		out.Conflicts = append([]models.Conflict{}, s.Conflicts...)
+	case models.RoleReviewer:
+		for _, v := range s.Votes {
+			decided := s.Decision != nil && s.Decision.Round >= v.Round
+			if decided || v.ReviewerID == viewer.UserID {
+				out.Votes = append(out.Votes, v)
+			}
+		}
+	}
+	if out.Votes == nil {
+		out.Votes = []models.Vote{}
+	}
+	if viewer.Role == models.RoleFinance {
+		out.Proposal.Summary = ""
+	}
+	return out
+}
+
+// NextSteps says what is expected next, from whom, by when.
+func NextSteps(s models.ApplicationState) []models.Next {
+	d := s.Deadlines
+	var out []models.Next
+	add := func(action string, from models.Role, by *time.Time) {
+		out = append(out, models.Next{Action: action, From: from, By: by})
+	}
+	switch s.Status {
+	case models.StatusInReview:
+		add("review", models.RoleReviewer, d.Review)
+		if s.Reminders.ReviewEscalated {
+			add("extend_review_deadline", models.RoleAdmin, nil)
+		}
+	case models.StatusRevisionRequested:
+		add("submit_revision", models.RoleApplicant, d.Revision)
+	case models.StatusApproved:
+		add("accept_agreement", models.RoleApplicant, d.Acceptance)
+	case models.StatusWaitlisted:
+		add("wait_for_budget", models.RoleAdmin, nil)
+	case models.StatusActive:
+		for _, t := range s.Tranches {
+			switch t.Status {
+			case models.TrancheDue:
+				add("approve_disbursement", models.RoleFinance, nil)
+			case models.TrancheApproved:
+				add("confirm_payment", models.RoleFinance, nil)
+			}
+		}
+		for _, r := range s.Reports {
+			if r.Status == models.ReportSubmitted {
+				add("assess_"+string(r.Kind)+"_report", models.RoleReviewer, nil)
+			}
+		}
+		if d.InterimReport != nil && !reportIn(s, models.ReportInterim) {
+			add("submit_interim_report", models.RoleApplicant, d.InterimReport)
+		} else if d.FinalReport != nil && !reportIn(s, models.ReportFinal) && s.Settlement == nil {
+			add("submit_final_report", models.RoleApplicant, d.FinalReport)
+		}
+	}
+	if out == nil {
+		out = []models.Next{}
+	}
+	return out
+}
+
+func reportIn(s models.ApplicationState, kind models.ReportKind) bool {
+	for _, r := range s.Reports {
+		if r.Kind == kind && (r.Status == models.ReportSubmitted || r.Status == models.ReportAccepted) {
+			return true
+		}
+	}
+	return false
+}
