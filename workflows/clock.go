@@ -89,17 +89,20 @@ func (a *application) waitForClockOrChange(ctx workflow.Context) error {
 	changed := func() bool { return a.s.Seq != seq || a.promoted }
 	alarms := a.alarms()
 	if len(alarms) == 0 {
-		return workflow.Await(ctx, changed)
-	}
-	next := alarms[0].When
-	for _, al := range alarms[1:] {
-		if al.When.Before(next) {
-			next = al.When
-		}
-	}
-	if wait := next.Sub(workflow.Now(ctx)); wait > 0 {
-		if _, err := workflow.AwaitWithTimeout(ctx, wait, changed); err != nil {
+		if err := workflow.Await(ctx, changed); err != nil {
 			return err
+		}
+	} else {
+		next := alarms[0].When
+		for _, al := range alarms[1:] {
+			if al.When.Before(next) {
+				next = al.When
+			}
+		}
+		if wait := next.Sub(workflow.Now(ctx)); wait > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, wait, changed); err != nil {
+				return err
+			}
 		}
 	}
 	if err := a.lock(ctx); err != nil {

@@ -1,0 +1,16 @@
+package workflows_test
+
+import (
+	"os"
+	"testing"
+)
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}

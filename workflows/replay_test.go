@@ -1,0 +1,46 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/workflows"
+)
+
+// TestReplayRecordedLifecycles replays the recorded histories of complete
+// lifecycles against the current workflow code: a change to running logic
+// that is not guarded by workflow.GetVersion fails here. Record them anew with
+// `go test ./api/ -run 'TestLifecycle' -record-histories`.
+func TestReplayRecordedLifecycles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"cancellation", "happy_path", "rejection", "revision_loop", "settlement_repayment", "waitlist_promotion", "withdrawal"}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[filepath.Base(f[:len(f)-len(".json")])] = true
+	}
+	for _, name := range want {
+		if !have[name] {
+			t.Errorf("testdata/%s.json missing: every complete lifecycle must be recorded", name)
+		}
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			hist, err := client.HistoryFromJSON(mustOpen(t, f), client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatalf("read %s: %v", f, err)
+			}
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: "Application"})
+			if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
