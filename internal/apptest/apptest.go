@@ -45,8 +45,21 @@ type User struct {
 	ID, Name, Role, Organisation, Token string
 }
 
+// Options change what Start boots.
+type Options struct {
+	// Register, if set, registers the activities instead of the real
+	// activities.Ledger (e.g. to inject a failure around it).
+	Register func(st *store.Store, w worker.Worker)
+}
+
 // Start boots the product; everything stops when the test ends.
 func Start(t testing.TB) *App {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith boots the product with options.
+func StartWith(t testing.TB, opts Options) *App {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st := storetest.New(t)
@@ -63,7 +76,11 @@ func Start(t testing.TB) *App {
 	t.Cleanup(tc.Close)
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: "Application"})
-	(&activities.Ledger{Store: st}).Register(w)
+	if opts.Register != nil {
+		opts.Register(st, w)
+	} else {
+		(&activities.Ledger{Store: st}).Register(w)
+	}
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

@@ -1,0 +1,69 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"reallabor/activities"
+	"reallabor/internal/apptest"
+	"reallabor/internal/store"
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+// TestRetriedPaymentPaysOnce: the payment activity commits, then its answer
+// is lost (the call fails as a dropped connection would). Temporal retries the
+// activity; the ledger applies the payment exactly once.
+func TestRetriedPaymentPaysOnce(t *testing.T) {
+	var calls, applied atomic.Int32
+	app := apptest.StartWith(t, apptest.Options{Register: func(st *store.Store, w worker.Worker) {
+		l := &activities.Ledger{Store: st}
+		w.RegisterActivityWithOptions(l.Project, activity.RegisterOptions{Name: workflows.ActivityProject})
+		w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
+		w.RegisterActivityWithOptions(l.ReleaseBudget, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
+		w.RegisterActivityWithOptions(func(ctx context.Context, in models.PaymentInput) (models.PaymentResult, error) {
+			res, err := l.RecordPayment(ctx, in)
+			if err != nil {
+				return res, err
+			}
+			if res.Applied {
+				applied.Add(1)
+			}
+			if calls.Add(1) == 1 {
+				return res, errors.New("connection reset by peer (after commit)")
+			}
+			return res, nil
+		}, activity.RegisterOptions{Name: workflows.ActivityRecordPayment})
+	}})
+	prog := app.CreateProgramme(t, 10_000_000, map[string]any{"reviewers_required": 1})
+	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	reviewer := app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")
+	fin1 := app.CreateUser(t, "Fritz", "finance", "Stadtkasse")
+	fin2 := app.CreateUser(t, "Frieda", "finance", "Stadtkasse")
+	var st models.ApplicationState
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 1_000_000)).JSON(t, &st)
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", reviewer,
+		map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	tr := st.Tranches[0]
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+tr.ID+"/approval", fin1, nil)
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+tr.ID+"/payment", fin2, map[string]any{"bank_reference": "B-1"})
+
+	if c, a := calls.Load(), applied.Load(); c < 2 || a != 1 {
+		t.Fatalf("payment activity ran %d times and applied %d times, want a retry (≥ 2 runs) applied once", c, a)
+	}
+	var l struct {
+		Paid     int64 `json:"paid_cents"`
+		Reserved int64 `json:"reserved_cents"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+prog+"/ledger", fin1, nil).JSON(t, &l)
+	if l.Paid != tr.AmountCents || l.Reserved != 1_000_000-tr.AmountCents {
+		t.Fatalf("ledger paid=%d reserved=%d, want %d paid once", l.Paid, l.Reserved, tr.AmountCents)
+	}
+}
