@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -202,5 +203,66 @@ func TestOpenAPIServed(t *testing.T) {
 		if tc.path == "/api/v1/openapi.json" && !bytes.Equal(body, api.OpenAPI) {
 			t.Errorf("GET %s does not serve the embedded document", tc.path)
 		}
+	}
+}
+
+// openAPIRecorder is a testing.TB that keeps the errors reported to it.
+type openAPIRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *openAPIRecorder) Helper() {}
+
+func (r *openAPIRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestOpenAPICheckerCatchesDrift feeds the checker responses that break the
+// document, so a checker that silently accepts everything fails here.
+func TestOpenAPICheckerCatchesDrift(t *testing.T) {
+	check := apptest.OpenAPIChecker(t, api.OpenAPI)
+	respond := func(status int, contentType, body string) (*http.Response, []byte) {
+		h := http.Header{}
+		if contentType != "" {
+			h.Set("Content-Type", contentType)
+		}
+		return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}, []byte(body)
+	}
+	user := `{"id":"u1","name":"Ada","role":"admin","organisation":"Stadt"}`
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		contentType, body  string
+		wantErr            bool
+	}{
+		{"valid user", "GET", "/api/v1/me", 200, "application/json", user, false},
+		{"unknown role", "GET", "/api/v1/me", 200, "application/json", strings.Replace(user, "admin", "boss", 1), true},
+		{"missing field", "GET", "/api/v1/me", 200, "application/json", `{"id":"u1","name":"Ada","role":"admin"}`, true},
+		{"undocumented status", "GET", "/api/v1/me", http.StatusTeapot, "application/problem+json",
+			`{"type":"about:blank","title":"x","status":418}`, true},
+		{"problem as plain JSON", "GET", "/api/v1/applications/x", 404, "application/json",
+			`{"type":"about:blank","title":"Not Found","status":404}`, true},
+		{"problem without title", "GET", "/api/v1/applications/x", 404, "application/problem+json",
+			`{"type":"about:blank","status":404}`, true},
+		{"money as string", "GET", "/api/v1/programmes/p1/ledger", 200, "application/json",
+			`{"programme_id":"p1","currency":"EUR","budget_cents":"10","reserved_cents":0,"paid_cents":0,"released_cents":0,"available_cents":10}`, true},
+		{"export as JSON", "GET", "/api/v1/disbursements/export", 200, "application/json", `{}`, true},
+		{"undocumented route", "GET", "/api/v1/nothing", 200, "application/json", `{}`, true},
+		{"unknown route 404", "GET", "/api/v1/nothing", 404, "application/problem+json",
+			`{"type":"about:blank","title":"Not Found","status":404}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "http://api.test"+tc.path, nil)
+			resp, body := respond(tc.status, tc.contentType, tc.body)
+			if tc.path == "/api/v1/disbursements/export" {
+				resp.Header.Set("Content-Disposition", `attachment; filename="x"`)
+			}
+			rec := &openAPIRecorder{TB: t}
+			check(rec, req, resp, body)
+			if got := len(rec.errs) > 0; got != tc.wantErr {
+				t.Errorf("checker errors = %q, want an error: %v", rec.errs, tc.wantErr)
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -311,6 +312,10 @@ func (s slogLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	attrs := make([]slog.Attr, len(tags))
 	for i, t := range tags {
 		attrs[i] = slog.Any(t.Key(), t.Value())
+		// Pollers cancelled by a shutdown are not errors worth anyone's time.
+		if level > slog.LevelInfo && strings.Contains(fmt.Sprint(t.Value()), context.Canceled.Error()) {
+			return
+		}
 	}
 	s.log.LogAttrs(context.Background(), level, msg, attrs...)
 }

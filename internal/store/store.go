@@ -46,7 +46,9 @@ type Store struct {
 // Open connects to dsn: a postgres:// URL (or key=value DSN) for PostgreSQL,
 // or sqlite:path / file:path for an embedded SQLite file. It does not migrate.
 func Open(dsn string) (*Store, error) {
-	cfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }}
+	cfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() },
+		// The caller pings, retrying a briefly unreachable database.
+		DisableAutomaticPing: true}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")

@@ -1,0 +1,87 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"reallabor/api"
+	"reallabor/internal/store/storetest"
+)
+
+// downTemporal is a fake of the API's Workflows port whose every call fails
+// as an unreachable Temporal frontend does.
+type downTemporal struct{}
+
+var errDown = serviceerror.NewUnavailable("connection refused")
+
+func (downTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, errDown
+}
+func (downTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, errDown
+}
+func (downTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, errDown
+}
+func (downTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:7233: connect: connection refused")
+}
+
+func TestReadyzNamesWhatIsDown(t *testing.T) {
+	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /readyz with Temporal down = %d, want 503", rec.Code)
+	}
+	var body struct {
+		Checks map[string]string `json:"checks"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if body.Checks["database"] != "ok" || !strings.Contains(body.Checks["temporal"], "unreachable") {
+		t.Fatalf("checks = %v, want database ok and temporal unreachable", body.Checks)
+	}
+	rec = httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /healthz = %d, want 200 (the process is up)", rec.Code)
+	}
+}
+
+func TestTemporalDownIs503WithRetryAfter(t *testing.T) {
+	st := storetest.New(t)
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}})
+	token, _ := api.NewToken()
+	mustAdmin(t, st, token)
+	body := `{"name":"P","budget_cents":1000000,"max_grant_cents":500000}`
+	rec := do(srv, "POST", "/api/v1/programmes", token, body)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create programme = %d: %s", rec.Code, rec.Body)
+	}
+	var p struct{ ID string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	applicant := mustUser(t, st, "applicant", "Cafe Mitte")
+	raw, _ := json.Marshal(map[string]any{
+		"programme_id": p.ID, "title": "T", "requested_cents": 100000, "total_cost_cents": 300000,
+		"start_date": "2027-01-01", "end_date": "2027-06-30",
+		"group": map[string]any{"name": "G", "members": []map[string]any{{"name": "Cafe Mitte"}}},
+		"payee": map[string]any{"name": "Cafe", "iban": "DE89370400440532013000"},
+	})
+	rec = do(srv, "POST", "/api/v1/applications", applicant, string(raw))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("submit with Temporal down = %d (Retry-After %q), want 503 with Retry-After: %s",
+			rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("content type = %q, want application/problem+json", ct)
+	}
+}

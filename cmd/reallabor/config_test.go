@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"reallabor/internal/store/storetest"
+)
+
+// TestBadSettingsFailClearly: a bad setting ends start-up with one error that
+// names the setting, not a stack trace, and without waiting forever.
+func TestBadSettingsFailClearly(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	pg := storetest.NewPostgresURL(t)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unparsable database url", []string{"serve"}, map[string]string{"DATABASE_URL": "mysql://nope"}, "DATABASE_URL"},
+		{"serve without database", []string{"serve"}, nil, "DATABASE_URL is required"},
+		{"database unreachable", []string{"worker", "--startup-timeout=1s"},
+			map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?sslmode=disable"}, "DATABASE_URL: database unreachable"},
+		{"temporal unreachable", []string{"serve", "--http=127.0.0.1:0", "--startup-timeout=1s", "--temporal-address=127.0.0.1:1"},
+			map[string]string{"DATABASE_URL": pg}, "TEMPORAL_ADDRESS 127.0.0.1:1: temporal unreachable"},
+		{"http port in use", []string{"dev", "--http=" + busy.Addr().String(), "--data-dir=" + t.TempDir()}, nil, "HTTP_ADDR"},
+		{"temporal port in use", []string{"dev", "--http=127.0.0.1:0", "--temporal-address=" + busy.Addr().String(), "--data-dir=" + t.TempDir()}, nil,
+			"temporal frontend address"},
+		{"bad log level", []string{"dev", "--log-level=loud"}, nil, "LOG_LEVEL"},
+		{"short admin token", []string{"dev"}, map[string]string{"REALLABOR_ADMIN_TOKEN": "short"}, "REALLABOR_ADMIN_TOKEN"},
+		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out syncBuffer
+			p := &program{stdout: &out, stderr: &out, getenv: func(k string) string { return tt.env[k] }}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := p.run(ctx, tt.args)
+			if err == nil {
+				t.Fatalf("run(%v) succeeded, want an error naming %q", tt.args, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%v) = %q, want it to name %q", tt.args, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "goroutine") || strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error is not one clear line: %q", err)
+			}
+		})
+	}
+}
