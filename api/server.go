@@ -79,6 +79,15 @@ func New(cfg Config) *Server {
 	e.Use(middleware.RequestID())
 	e.Use(s.recoverer())
 	e.Use(metrics(cfg.Registry))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, LogRequestID: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", slog.String("method", v.Method),
+				slog.String("path", v.URIPath), slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("request_id", v.RequestID))
+			return nil
+		},
+	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	s.echo = e
 	s.routes(cfg.Registry)

@@ -1,0 +1,956 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+// start is when every test application is submitted (the test clock's zero).
+var start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+// The grant of the test proposal: 30,000.01 EUR of 60,000.02 EUR cost at the
+// default 50 %, so 40 % of it does not divide evenly and the retained last
+// tranche takes the remainder.
+const (
+	requested = 30_000_01
+	totalCost = 60_000_02
+	tranche1  = 12_000_00
+	tranche2  = 12_000_00
+	tranche3  = 6_000_01
+	fund      = 1_000_000_00
+
+	appID  = "app-1"
+	progID = "prog-1"
+	t1, t2 = appID + "-1", appID + "-2"
+	t3     = appID + "-3"
+)
+
+var (
+	applicant = models.Actor{UserID: "u-anna", Name: "Anna Meier", Role: models.RoleApplicant, Organisation: "Buchhandlung Meier"}
+	partner   = models.Actor{UserID: "u-bernd", Name: "Bernd Schmidt", Role: models.RoleApplicant, Organisation: "Bäckerei Schmidt"}
+	outsider  = models.Actor{UserID: "u-olga", Name: "Olga Fremd", Role: models.RoleApplicant, Organisation: "Fremdfirma GmbH"}
+	reviewer1 = models.Actor{UserID: "u-r1", Name: "Rita Rat", Role: models.RoleReviewer, Organisation: "Stadt Musterstadt"}
+	reviewer2 = models.Actor{UserID: "u-r2", Name: "Robert Roth", Role: models.RoleReviewer, Organisation: "IHK Musterstadt"}
+	reviewer3 = models.Actor{UserID: "u-r3", Name: "Rosa Reh", Role: models.RoleReviewer, Organisation: "Handwerkskammer"}
+	reviewer4 = models.Actor{UserID: "u-r4", Name: "Rolf Rabe", Role: models.RoleReviewer, Organisation: "Einzelhandelsverband"}
+	// insider is a reviewer from a company of the group, spelt differently.
+	insider  = models.Actor{UserID: "u-r5", Name: "Ingo Innen", Role: models.RoleReviewer, Organisation: "  bäckerei   SCHMIDT "}
+	finance1 = models.Actor{UserID: "u-f1", Name: "Frieda Geld", Role: models.RoleFinance, Organisation: "Stadtkasse"}
+	finance2 = models.Actor{UserID: "u-f2", Name: "Fritz Kasse", Role: models.RoleFinance, Organisation: "Stadtkasse"}
+	admin    = models.Actor{UserID: "u-admin", Name: "Ada Admin", Role: models.RoleAdmin, Organisation: "Stadt Musterstadt"}
+)
+
+func testRules() models.Rules {
+	r := models.DefaultRules()
+	r.BudgetCents = fund
+	return r
+}
+
+func testProposal() models.Proposal {
+	begin := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	return models.Proposal{
+		Title:          "Click & collect for the inner city",
+		Summary:        "Five retailers of one high street share a pick-up point.",
+		RequestedCents: requested,
+		TotalCostCents: totalCost,
+		StartDate:      begin,
+		EndDate:        begin.AddDate(1, 0, 0),
+		Group: models.Group{
+			Name: "Altstadt retailers",
+			Lead: "Buchhandlung Meier",
+			Members: []models.Member{
+				{Name: "Buchhandlung Meier"},
+				{Name: "Bäckerei Schmidt", PriorDeMinimisCents: 100_000_00},
+			},
+		},
+		Payee: models.Payee{Name: "Buchhandlung Meier", IBAN: "DE89370400440532013000"},
+	}
+}
+
+// finalReportDue is when the final report of testProposal is due: 60 days
+// after the project's end.
+var finalReportDue = testProposal().EndDate.Add(60 * day)
+
+// fakeLedger is the programme's budget ledger and the projection: it
+// reserves while the fund lasts, moves reserved money to paid, and records
+// every call the workflow makes.
+type fakeLedger struct {
+	mu        sync.Mutex
+	available int64 // what the fund can still commit
+	reserved  int64
+	paid      int64
+	promote   []string // what the next release promotes
+	projected []models.ProjectInput
+	reserves  []models.ReserveInput
+	releases  []models.ReleaseInput
+	payments  []models.PaymentInput
+}
+
+func (l *fakeLedger) Project(_ context.Context, in models.ProjectInput) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.projected = append(l.projected, in)
+	return nil
+}
+
+func (l *fakeLedger) ReserveBudget(_ context.Context, in models.ReserveInput) (models.ReserveResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reserves = append(l.reserves, in)
+	if in.AmountCents > l.available {
+		return models.ReserveResult{Reserved: false}, nil
+	}
+	l.available -= in.AmountCents
+	l.reserved += in.AmountCents
+	return models.ReserveResult{Reserved: true}, nil
+}
+
+func (l *fakeLedger) ReleaseBudget(_ context.Context, in models.ReleaseInput) (models.ReleaseResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.releases = append(l.releases, in)
+	amount := in.AmountCents
+	if in.All {
+		amount = l.reserved
+	}
+	l.reserved -= amount
+	l.available += amount
+	res := models.ReleaseResult{ReleasedCents: amount, Promoted: l.promote}
+	l.promote = nil
+	return res, nil
+}
+
+func (l *fakeLedger) RecordPayment(_ context.Context, in models.PaymentInput) (models.PaymentResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.payments = append(l.payments, in)
+	if in.Reverse {
+		l.paid -= in.AmountCents
+		l.reserved += in.AmountCents
+	} else {
+		l.paid += in.AmountCents
+		l.reserved -= in.AmountCents
+	}
+	return models.PaymentResult{Applied: true}, nil
+}
+
+func (l *fakeLedger) events() []models.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]models.Event, len(l.projected))
+	for i, p := range l.projected {
+		out[i] = p.Event
+	}
+	return out
+}
+
+func (l *fakeLedger) kinds() []string {
+	var out []string
+	for _, e := range l.events() {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// last is the state of the last projection.
+func (l *fakeLedger) last() models.ApplicationState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.projected) == 0 {
+		return models.ApplicationState{}
+	}
+	return l.projected[len(l.projected)-1].State
+}
+
+// harness runs one application workflow in the test environment. Steps are
+// delayed callbacks on the workflow clock, one hour apart unless said
+// otherwise, so time skipping runs a lifecycle of months in milliseconds.
+type harness struct {
+	t      *testing.T
+	env    *testsuite.TestWorkflowEnvironment
+	ledger *fakeLedger
+	in     workflows.ApplicationInput
+
+	offset   time.Duration // of the last scheduled step, from start
+	steps    int           // scheduled
+	ran      int           // run
+	sent     int           // updates sent
+	answered int           // updates answered (completed or rejected)
+}
+
+func newHarness(t *testing.T, change ...func(in *workflows.ApplicationInput, l *fakeLedger)) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	l := &fakeLedger{available: fund}
+	env.RegisterActivityWithOptions(l.Project, activity.RegisterOptions{Name: workflows.ActivityProject})
+	env.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
+	env.RegisterActivityWithOptions(l.ReleaseBudget, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
+	env.RegisterActivityWithOptions(l.RecordPayment, activity.RegisterOptions{Name: workflows.ActivityRecordPayment})
+	in := workflows.ApplicationInput{
+		ApplicationID: appID, ProgrammeID: progID, Rules: testRules(), Proposal: testProposal(), SubmittedBy: applicant,
+	}
+	for _, c := range change {
+		c(&in, l)
+	}
+	return &harness{t: t, env: env, ledger: l, in: in}
+}
+
+// step schedules f an hour after the previous step and returns when it runs.
+func (h *harness) step(f func()) time.Time { return h.stepAfter(time.Hour, f) }
+
+// stepAfter schedules f d after the previous step and returns when it runs.
+func (h *harness) stepAfter(d time.Duration, f func()) time.Time {
+	h.offset += d
+	h.steps++
+	h.env.RegisterDelayedCallback(func() { h.ran++; f() }, h.offset)
+	return start.Add(h.offset)
+}
+
+// wait moves the time of the next step on by d.
+func (h *harness) wait(d time.Duration) { h.offset += d }
+
+// ok sends an update that must be accepted and complete without error; each
+// check looks at the state the update answers with.
+func (h *harness) ok(name string, in any, check ...func(st models.ApplicationState)) time.Time {
+	h.sent++
+	id := fmt.Sprintf("%s-%d", name, h.sent)
+	return h.step(func() {
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) {
+				h.answered++
+				h.t.Errorf("update %s (%+v) rejected: %v", id, in, err)
+			},
+			OnComplete: func(res any, err error) {
+				h.answered++
+				if err != nil {
+					h.t.Errorf("update %s (%+v) failed: %v", id, in, err)
+					return
+				}
+				st, isState := res.(models.ApplicationState)
+				if !isState {
+					h.t.Errorf("update %s answered %T, want models.ApplicationState", id, res)
+					return
+				}
+				for _, c := range check {
+					c(st)
+				}
+			},
+		}, in)
+	})
+}
+
+// reject sends an update that the validator must reject with an
+// ApplicationError of type code (and, for models.CodeInvalid, exactly the
+// listed fields); a minute later it checks that nothing changed.
+func (h *harness) reject(name string, in any, code string, fields ...string) {
+	h.sent++
+	id := fmt.Sprintf("%s-%d", name, h.sent)
+	var before models.ApplicationState
+	var events int
+	h.step(func() {
+		before = h.state(admin)
+		events = len(h.ledger.events())
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() { h.t.Errorf("update %s (%+v) accepted, want rejected with %s", id, in, code) },
+			OnReject: func(err error) {
+				h.answered++
+				checkAppError(h.t, err, code, fields)
+			},
+			OnComplete: func(any, error) {},
+		}, in)
+	})
+	h.stepAfter(time.Minute, func() {
+		assert.Equal(h.t, before, h.state(admin), "state after the rejected update %s", id)
+		if n := len(h.ledger.events()); n != events {
+			h.t.Errorf("events after the rejected update %s = %d, want %d (unchanged)", id, n, events)
+		}
+	})
+}
+
+// checkAppError checks err is an ApplicationError of type code, carrying, for
+// models.CodeInvalid, the field-by-field list with exactly fields.
+func checkAppError(t *testing.T, err error, code string, fields []string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Errorf("rejection = %T %v, want *temporal.ApplicationError", err, err)
+		return
+	}
+	if appErr.Type() != code {
+		t.Errorf("rejection type = %q (%v), want %q", appErr.Type(), appErr, code)
+	}
+	if code != models.CodeInvalid {
+		return
+	}
+	var list []models.FieldError
+	if err := appErr.Details(&list); err != nil {
+		t.Errorf("rejection details: %v, want []models.FieldError", err)
+		return
+	}
+	got := make([]string, len(list))
+	for i, fe := range list {
+		got[i] = fe.Field
+	}
+	if !slices.Equal(got, fields) {
+		t.Errorf("rejected fields = %v (%+v), want %v", got, list, fields)
+	}
+}
+
+// state queries the state as viewer sees it.
+func (h *harness) state(viewer models.Actor) models.ApplicationState {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow(workflows.QueryState, viewer)
+	if err != nil {
+		h.t.Errorf("query %s as %s: %v", workflows.QueryState, viewer.Role, err)
+		return models.ApplicationState{}
+	}
+	var st models.ApplicationState
+	if err := v.Get(&st); err != nil {
+		h.t.Errorf("decode %s: %v", workflows.QueryState, err)
+	}
+	return st
+}
+
+// inspect schedules a step that looks at the state as admin sees it.
+func (h *harness) inspect(check func(st models.ApplicationState)) time.Time {
+	return h.step(func() { check(h.state(admin)) })
+}
+
+// runToEnd runs the workflow, which must complete, and returns its result.
+func (h *harness) runToEnd() workflows.ApplicationResult {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(workflows.Application, h.in)
+	require.True(h.t, h.env.IsWorkflowCompleted(), "workflow completed")
+	require.NoError(h.t, h.env.GetWorkflowError())
+	var res workflows.ApplicationResult
+	require.NoError(h.t, h.env.GetWorkflowResult(&res))
+	h.checkRun()
+	return res
+}
+
+// runAndStop runs the workflow, which must still be running after the last
+// step, and then cancels it.
+func (h *harness) runAndStop() {
+	h.t.Helper()
+	h.stepAfter(time.Minute, h.env.CancelWorkflow)
+	h.env.ExecuteWorkflow(workflows.Application, h.in)
+	require.True(h.t, h.env.IsWorkflowCompleted(), "workflow completed")
+	var canceled *temporal.CanceledError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &canceled) {
+		t := h.t
+		t.Errorf("workflow error = %v, want it still running until cancelled (last status %s)", err, h.ledger.last().Status)
+	}
+	h.checkRun()
+}
+
+// checkRun checks every step ran, every update was answered and the audit
+// trail is coherent: sequence 1, 2, 3, ..., each event's state at its
+// sequence and status, transitions from the status before them.
+func (h *harness) checkRun() {
+	h.t.Helper()
+	if h.ran != h.steps {
+		h.t.Errorf("steps run = %d, want %d (the workflow ended early)", h.ran, h.steps)
+	}
+	if h.answered != h.sent {
+		h.t.Errorf("updates answered = %d, want %d", h.answered, h.sent)
+	}
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	prev := models.Status("")
+	for i, p := range h.ledger.projected {
+		e := p.Event
+		if e.Seq != int64(i+1) || p.State.Seq != e.Seq {
+			h.t.Errorf("event %d (%s): seq = %d, state seq = %d, want %d", i, e.Kind, e.Seq, p.State.Seq, i+1)
+		}
+		if p.State.Status != e.To {
+			h.t.Errorf("event %d (%s): state status = %s, event to = %s", e.Seq, e.Kind, p.State.Status, e.To)
+		}
+		switch {
+		case i == 0:
+			if e.Kind != "submitted" || e.From != "" || e.To != models.StatusSubmitted {
+				h.t.Errorf("first event = %s %q→%q, want submitted \"\"→submitted", e.Kind, e.From, e.To)
+			}
+		case e.From == "":
+			if e.To != prev {
+				h.t.Errorf("event %d (%s) changes status %s→%s without saying so", e.Seq, e.Kind, prev, e.To)
+			}
+		case e.From != prev || e.From == e.To:
+			h.t.Errorf("event %d (%s) = %s→%s, but the status before was %s", e.Seq, e.Kind, e.From, e.To, prev)
+		}
+		if p.State.UpdatedAt != e.At {
+			h.t.Errorf("event %d (%s): state updated_at = %s, event at = %s", e.Seq, e.Kind, p.State.UpdatedAt, e.At)
+		}
+		prev = e.To
+	}
+}
+
+// wantKinds checks the kinds of the events, in order.
+func (h *harness) wantKinds(want ...string) {
+	h.t.Helper()
+	if got := h.ledger.kinds(); !slices.Equal(got, want) {
+		h.t.Errorf("event kinds =\n  %v\nwant\n  %v", got, want)
+	}
+}
+
+// event returns the only event of kind.
+func (h *harness) event(kind string) models.Event {
+	h.t.Helper()
+	var found []models.Event
+	for _, e := range h.ledger.events() {
+		if e.Kind == kind {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		h.t.Errorf("events of kind %s = %d, want 1", kind, len(found))
+		return models.Event{}
+	}
+	return found[0]
+}
+
+// wantEvent checks the only event of kind: its transition, actor and time.
+func (h *harness) wantEvent(kind string, from, to models.Status, actor models.Actor, at time.Time) {
+	h.t.Helper()
+	e := h.event(kind)
+	if e.From != from || e.To != to {
+		h.t.Errorf("event %s = %q→%q, want %q→%q", kind, e.From, e.To, from, to)
+	}
+	if e.Actor != actor {
+		h.t.Errorf("event %s actor = %+v, want %+v", kind, e.Actor, actor)
+	}
+	if !e.At.Equal(at) {
+		h.t.Errorf("event %s at = %s, want %s", kind, e.At, at)
+	}
+}
+
+var system = models.Actor{UserID: "system", Name: "system"}
+
+// scores gives every criterion of the default rules the same score.
+func scores(s int) map[string]int {
+	return map[string]int{"impact": s, "feasibility": s, "partnership": s}
+}
+
+func (h *harness) vote(r models.Actor, rec models.Recommendation) time.Time {
+	return h.ok(workflows.UpdateSubmitReview, workflows.ReviewInput{
+		Actor: r, Recommendation: rec, Scores: scores(4), Comment: "seen by " + r.Name,
+	})
+}
+
+// voteAll has reviewers 1 to 3 vote rec and returns when the last voted.
+func (h *harness) voteAll(rec models.Recommendation) time.Time {
+	h.vote(reviewer1, rec)
+	h.vote(reviewer2, rec)
+	return h.vote(reviewer3, rec)
+}
+
+func (h *harness) accept() time.Time {
+	return h.ok(workflows.UpdateAcceptAgreement, workflows.ActionInput{Actor: applicant})
+}
+
+// pay approves a tranche (finance1) and confirms its payment (finance2), and
+// returns when it was paid.
+func (h *harness) pay(tranche string) time.Time {
+	h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: tranche})
+	return h.ok(workflows.UpdateConfirmPayment, workflows.DisbursementInput{Actor: finance2, TrancheID: tranche, BankReference: "REF-" + tranche})
+}
+
+func (h *harness) submitReport(kind models.ReportKind, id string, actualCosts int64) time.Time {
+	return h.ok(workflows.UpdateSubmitReport, workflows.ReportInput{
+		Actor: partner, ReportID: id, Kind: kind, Narrative: "what we did", ActualCostsCents: actualCosts,
+	})
+}
+
+func (h *harness) assess(id, decision string) time.Time {
+	return h.ok(workflows.UpdateAssessReport, workflows.AssessInput{Actor: reviewer1, ReportID: id, Decision: decision})
+}
+
+// toActive approves and accepts the application, pays tranche 1 and, with
+// interim, gets the interim report accepted and tranche 2 paid.
+func (h *harness) toActive(payFirst, interim bool) {
+	h.voteAll(models.RecommendApprove)
+	h.accept()
+	if payFirst {
+		h.pay(t1)
+	}
+	if interim {
+		h.submitReport(models.ReportInterim, "interim-1", 30_000_00)
+		h.assess("interim-1", "accept")
+		h.pay(t2)
+	}
+}
+
+func wantTranches(t *testing.T, got []models.Tranche, want ...models.Tranche) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("tranches = %+v, want %d", got, len(want))
+		return
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.ID != w.ID || g.Number != i+1 || g.AmountCents != w.AmountCents || g.Status != w.Status || g.Attempts != w.Attempts || g.Failures != w.Failures {
+			t.Errorf("tranche %d = {id %s number %d amount %d status %s attempts %d failures %d}, want {id %s number %d amount %d status %s attempts %d failures %d}",
+				i+1, g.ID, g.Number, g.AmountCents, g.Status, g.Attempts, g.Failures, w.ID, i+1, w.AmountCents, w.Status, w.Attempts, w.Failures)
+		}
+	}
+}
+
+func tr(id string, amount int64, status models.TrancheStatus) models.Tranche {
+	return models.Tranche{ID: id, AmountCents: amount, Status: status}
+}
+
+func at(t time.Time) *time.Time { return &t }
+
+func wantTime(t *testing.T, what string, got *time.Time, want time.Time) {
+	t.Helper()
+	switch {
+	case got == nil:
+		t.Errorf("%s = nil, want %s", what, want)
+	case !got.Equal(want):
+		t.Errorf("%s = %s, want %s", what, got, want)
+	}
+}
+
+func TestEligibility(t *testing.T) {
+	tests := []struct {
+		name       string
+		change     func(p *models.Proposal)
+		wantFields []string // nil: eligible
+	}{
+		{"eligible", func(p *models.Proposal) {}, nil},
+		{"de-minimis ceiling exceeded", func(p *models.Proposal) {
+			p.Group.Members[1].PriorDeMinimisCents = 290_000_00 // + 15,000.00 share > 300,000.00
+		}, []string{"group.members[1].prior_de_minimis_cents"}},
+		{"requested above rate × cost", func(p *models.Proposal) {
+			p.TotalCostCents = 50_000_00 // 50 % = 25,000.00 < 30,000.01
+		}, []string{"requested_cents"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(in *workflows.ApplicationInput, _ *fakeLedger) { tt.change(&in.Proposal) })
+			if tt.wantFields == nil {
+				h.runAndStop()
+				h.wantKinds("submitted", "eligibility_passed")
+				h.wantEvent("submitted", "", models.StatusSubmitted, applicant, start)
+				h.wantEvent("eligibility_passed", models.StatusSubmitted, models.StatusInReview, system, start)
+				st := h.ledger.last()
+				wantTime(t, "review deadline", st.Deadlines.Review, start.Add(21*day))
+				if st.Ineligibility != nil {
+					t.Errorf("ineligibility = %+v, want none", st.Ineligibility)
+				}
+				return
+			}
+			res := h.runToEnd()
+			if want := (workflows.ApplicationResult{Status: models.StatusIneligible}); res != want {
+				t.Errorf("result = %+v, want %+v", res, want)
+			}
+			h.wantKinds("submitted", "eligibility_failed")
+			h.wantEvent("eligibility_failed", models.StatusSubmitted, models.StatusIneligible, system, start)
+			st := h.ledger.last()
+			var got []string
+			for _, fe := range st.Ineligibility {
+				got = append(got, fe.Field)
+			}
+			if !slices.Equal(got, tt.wantFields) {
+				t.Errorf("ineligibility = %+v, want fields %v", st.Ineligibility, tt.wantFields)
+			}
+			if st.Deadlines != (models.Deadlines{}) {
+				t.Errorf("deadlines = %+v, want none running", st.Deadlines)
+			}
+			if len(h.ledger.reserves)+len(h.ledger.releases)+len(h.ledger.payments) != 0 {
+				t.Errorf("ledger calls = %d reserve, %d release, %d payment, want none",
+					len(h.ledger.reserves), len(h.ledger.releases), len(h.ledger.payments))
+			}
+		})
+	}
+}
+
+func TestReviewDecision(t *testing.T) {
+	tests := []struct {
+		name      string
+		votes     []models.Recommendation
+		score     int
+		want      models.Status
+		wantKind  string
+		wantFinal bool
+	}{
+		{"three approve", []models.Recommendation{"approve", "approve", "approve"}, 4, models.StatusApproved, "approved", false},
+		{"approve majority", []models.Recommendation{"approve", "reject", "approve"}, 4, models.StatusApproved, "approved", false},
+		{"approve majority, mean below threshold", []models.Recommendation{"approve", "approve", "approve"}, 2, models.StatusRejected, "rejected", true},
+		{"three reject", []models.Recommendation{"reject", "reject", "reject"}, 4, models.StatusRejected, "rejected", true},
+		{"reject majority", []models.Recommendation{"approve", "reject", "reject"}, 4, models.StatusRejected, "rejected", true},
+		{"revise majority", []models.Recommendation{"revise", "approve", "revise"}, 4, models.StatusRevisionRequested, "revision_requested", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			var decided time.Time
+			for i, r := range []models.Actor{reviewer1, reviewer2, reviewer3} {
+				decided = h.ok(workflows.UpdateSubmitReview, workflows.ReviewInput{
+					Actor: r, Recommendation: tt.votes[i], Scores: scores(tt.score),
+				}, func(st models.ApplicationState) {
+					if i < 2 && st.Status != models.StatusInReview {
+						t.Errorf("status after vote %d = %s, want %s", i+1, st.Status, models.StatusInReview)
+					}
+				})
+			}
+			if tt.wantFinal {
+				res := h.runToEnd()
+				if want := (workflows.ApplicationResult{Status: tt.want}); res != want {
+					t.Errorf("result = %+v, want %+v", res, want)
+				}
+			} else {
+				h.runAndStop()
+			}
+			h.wantKinds("submitted", "eligibility_passed", "review_submitted", "review_submitted", "review_submitted", tt.wantKind)
+			h.wantEvent(tt.wantKind, models.StatusInReview, tt.want, system, decided)
+			st := h.ledger.last()
+			if st.Decision == nil || st.Decision.Round != 0 || st.Decision.MeanMilli != tt.score*1000 || !st.Decision.At.Equal(decided) {
+				t.Errorf("decision = %+v, want round 0, mean %d at %s", st.Decision, tt.score*1000, decided)
+			}
+			if st.Deadlines.Review != nil {
+				t.Errorf("review deadline = %s, want stopped", st.Deadlines.Review)
+			}
+			switch tt.want {
+			case models.StatusApproved:
+				want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided}}
+				assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls")
+				if st.GrantedCents != requested {
+					t.Errorf("granted = %d, want %d", st.GrantedCents, requested)
+				}
+				wantTranches(t, st.Tranches,
+					tr(t1, tranche1, models.TrancheScheduled), tr(t2, tranche2, models.TrancheScheduled), tr(t3, tranche3, models.TrancheScheduled))
+				wantTime(t, "acceptance deadline", st.Deadlines.Acceptance, decided.Add(30*day))
+			case models.StatusRevisionRequested:
+				if st.RevisionRound != 1 {
+					t.Errorf("revision round = %d, want 1", st.RevisionRound)
+				}
+				wantTime(t, "revision deadline", st.Deadlines.Revision, decided.Add(14*day))
+				fallthrough
+			default:
+				if len(h.ledger.reserves) != 0 {
+					t.Errorf("ReserveBudget calls = %+v, want none", h.ledger.reserves)
+				}
+			}
+		})
+	}
+}
+
+func TestWaitlistThenPromotion(t *testing.T) {
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.available = requested - 1 })
+	decided := h.voteAll(models.RecommendApprove)
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusWaitlisted {
+			t.Errorf("status = %s, want %s", st.Status, models.StatusWaitlisted)
+		}
+		if st.Deadlines.Acceptance != nil {
+			t.Errorf("acceptance deadline = %s, want none while waitlisted", st.Deadlines.Acceptance)
+		}
+	})
+	// Another application releases budget; the ledger reserves this grant and
+	// tells the workflow.
+	promoted := h.stepAfter(5*day, func() {
+		h.env.SignalWorkflow(workflows.SignalPromoted, models.PromotedSignal{AmountCents: requested})
+	})
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusApproved {
+			t.Errorf("status after promotion = %s, want %s", st.Status, models.StatusApproved)
+		}
+		wantTime(t, "acceptance deadline", st.Deadlines.Acceptance, promoted.Add(30*day))
+	})
+	h.accept()
+	h.runAndStop()
+
+	h.wantKinds("submitted", "eligibility_passed", "review_submitted", "review_submitted", "review_submitted",
+		"waitlisted", "promoted_from_waitlist", "agreement_accepted")
+	h.wantEvent("waitlisted", models.StatusInReview, models.StatusWaitlisted, system, decided)
+	h.wantEvent("promoted_from_waitlist", models.StatusWaitlisted, models.StatusApproved, system, promoted)
+	want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided}}
+	assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls: once at the decision, never on promotion")
+	if got := h.ledger.last().Status; got != models.StatusActive {
+		t.Errorf("status = %s, want %s", got, models.StatusActive)
+	}
+}
+
+func TestRevisionRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	h.voteAll(models.RecommendRevise)
+	revised := testProposal()
+	revised.Title = "Click & collect for the inner city, with a cargo bike"
+	revisedAt := h.ok(workflows.UpdateSubmitRevision, workflows.RevisionInput{Actor: partner, Proposal: revised},
+		func(st models.ApplicationState) {
+			if st.Status != models.StatusInReview || st.RevisionRound != 1 {
+				t.Errorf("after revision: status %s round %d, want %s round 1", st.Status, st.RevisionRound, models.StatusInReview)
+			}
+		})
+	// The same reviewers vote again in the new round.
+	decided := h.voteAll(models.RecommendApprove)
+	h.runAndStop()
+
+	h.wantKinds("submitted", "eligibility_passed",
+		"review_submitted", "review_submitted", "review_submitted", "revision_requested",
+		"revised", "review_submitted", "review_submitted", "review_submitted", "approved")
+	h.wantEvent("revised", models.StatusRevisionRequested, models.StatusInReview, partner, revisedAt)
+	h.wantEvent("approved", models.StatusInReview, models.StatusApproved, system, decided)
+	st := h.ledger.last()
+	if st.Proposal.Title != revised.Title {
+		t.Errorf("title = %q, want the revised %q", st.Proposal.Title, revised.Title)
+	}
+	if st.Decision == nil || st.Decision.Round != 1 || st.Decision.Decision != models.DecisionApprove {
+		t.Errorf("decision = %+v, want approve in round 1", st.Decision)
+	}
+	if len(st.Votes) != 6 {
+		t.Errorf("votes = %d, want 6 (3 per round)", len(st.Votes))
+	}
+	if st.Deadlines.Revision != nil {
+		t.Errorf("revision deadline = %s, want stopped", st.Deadlines.Revision)
+	}
+}
+
+func TestMaxRevisionRounds(t *testing.T) {
+	h := newHarness(t) // at most 2 revisions
+	for range 2 {
+		h.voteAll(models.RecommendRevise)
+		h.ok(workflows.UpdateSubmitRevision, workflows.RevisionInput{Actor: applicant, Proposal: testProposal()})
+	}
+	decided := h.voteAll(models.RecommendRevise)
+	res := h.runToEnd()
+	if want := (workflows.ApplicationResult{Status: models.StatusRejected}); res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	var kinds []string
+	for _, k := range h.ledger.kinds() {
+		if k != "review_submitted" {
+			kinds = append(kinds, k)
+		}
+	}
+	want := []string{"submitted", "eligibility_passed", "revision_requested", "revised", "revision_requested", "revised", "rejected"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("event kinds without votes = %v, want %v", kinds, want)
+	}
+	h.wantEvent("rejected", models.StatusInReview, models.StatusRejected, system, decided)
+	if st := h.ledger.last(); st.RevisionRound != 2 || st.Decision == nil || st.Decision.Round != 2 {
+		t.Errorf("revision round = %d, decision = %+v, want round 2 rejected", st.RevisionRound, st.Decision)
+	}
+}
+
+func TestRevisionDeadlineRejects(t *testing.T) {
+	h := newHarness(t)
+	decided := h.voteAll(models.RecommendRevise)
+	res := h.runToEnd()
+	if want := (workflows.ApplicationResult{Status: models.StatusRejected}); res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	h.wantEvent("revision_deadline_passed", models.StatusRevisionRequested, models.StatusRejected, system, decided.Add(14*day))
+	if d := h.ledger.last().Deadlines; d != (models.Deadlines{}) {
+		t.Errorf("deadlines = %+v, want none running", d)
+	}
+}
+
+func TestReviewReminderEscalationAndExtension(t *testing.T) {
+	h := newHarness(t)
+	h.wait(21*day + time.Hour - time.Hour) // the next step runs an hour after the escalation
+	h.inspect(func(st models.ApplicationState) {
+		if !st.Reminders.ReviewReminded || !st.Reminders.ReviewEscalated {
+			t.Errorf("reminders = %+v, want review reminded and escalated", st.Reminders)
+		}
+		if !slices.ContainsFunc(st.Next, func(n models.Next) bool {
+			return n.Action == "extend_review_deadline" && n.From == models.RoleAdmin
+		}) {
+			t.Errorf("next = %+v, want extend_review_deadline by admin", st.Next)
+		}
+	})
+	extended := h.ok(workflows.UpdateExtendReview, workflows.ExtendInput{Actor: admin, Days: 7}, func(st models.ApplicationState) {
+		if st.Reminders.ReviewReminded || st.Reminders.ReviewEscalated {
+			t.Errorf("reminders after extension = %+v, want reset", st.Reminders)
+		}
+	})
+	h.wait(7 * day)
+	h.runAndStop()
+
+	h.wantKinds("submitted", "eligibility_passed", "review_reminder", "review_escalated", "review_deadline_extended",
+		"review_reminder", "review_escalated")
+	var reminders, escalations []time.Time
+	for _, e := range h.ledger.events() {
+		switch e.Kind {
+		case "review_reminder":
+			reminders = append(reminders, e.At)
+		case "review_escalated":
+			escalations = append(escalations, e.At)
+		}
+		if e.Kind != "submitted" && e.Kind != "eligibility_passed" && e.To != models.StatusInReview {
+			t.Errorf("event %s to = %s, want %s (timers do not move the stage)", e.Kind, e.To, models.StatusInReview)
+		}
+	}
+	newDeadline := extended.Add(7 * day)
+	wantReminders := []time.Time{start.Add(18 * day), newDeadline.Add(-3 * day)}
+	wantEscalations := []time.Time{start.Add(21 * day), newDeadline}
+	if !slices.EqualFunc(reminders, wantReminders, time.Time.Equal) {
+		t.Errorf("review reminders at %v, want %v", reminders, wantReminders)
+	}
+	if !slices.EqualFunc(escalations, wantEscalations, time.Time.Equal) {
+		t.Errorf("review escalations at %v, want %v", escalations, wantEscalations)
+	}
+	e := h.event("review_deadline_extended")
+	if e.Actor != admin || !e.At.Equal(extended) {
+		t.Errorf("extension event = %+v, want by admin at %s", e, extended)
+	}
+}
+
+func TestAcceptanceActivates(t *testing.T) {
+	h := newHarness(t)
+	h.voteAll(models.RecommendApprove)
+	accepted := h.ok(workflows.UpdateAcceptAgreement, workflows.ActionInput{Actor: partner}, func(st models.ApplicationState) {
+		if st.Status != models.StatusActive {
+			t.Errorf("status = %s, want %s", st.Status, models.StatusActive)
+		}
+	})
+	h.runAndStop()
+
+	h.wantEvent("agreement_accepted", models.StatusApproved, models.StatusActive, partner, accepted)
+	st := h.ledger.last()
+	wantTranches(t, st.Tranches,
+		tr(t1, tranche1, models.TrancheDue), tr(t2, tranche2, models.TrancheScheduled), tr(t3, tranche3, models.TrancheScheduled))
+	if sum := st.Tranches[0].AmountCents + st.Tranches[1].AmountCents + st.Tranches[2].AmountCents; sum != requested {
+		t.Errorf("tranches add up to %d, want the grant %d", sum, requested)
+	}
+	wantTime(t, "tranche 1 due at", st.Tranches[0].DueAt, accepted)
+	if st.Deadlines.Acceptance != nil {
+		t.Errorf("acceptance deadline = %s, want stopped", st.Deadlines.Acceptance)
+	}
+	wantTime(t, "interim report deadline", st.Deadlines.InterimReport, accepted.Add(180*day))
+	wantTime(t, "final report deadline", st.Deadlines.FinalReport, finalReportDue)
+	if len(h.ledger.payments) != 0 {
+		t.Errorf("RecordPayment calls = %+v, want none before finance confirms", h.ledger.payments)
+	}
+}
+
+func TestAcceptanceReminderAndLapse(t *testing.T) {
+	h := newHarness(t)
+	decided := h.voteAll(models.RecommendApprove)
+	res := h.runToEnd()
+	if want := (workflows.ApplicationResult{Status: models.StatusLapsed, GrantedCents: requested}); res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	h.wantKinds("submitted", "eligibility_passed", "review_submitted", "review_submitted", "review_submitted",
+		"approved", "acceptance_reminder", "lapsed")
+	h.wantEvent("acceptance_reminder", "", models.StatusApproved, system, decided.Add(23*day))
+	lapsed := decided.Add(30 * day)
+	h.wantEvent("lapsed", models.StatusApproved, models.StatusLapsed, system, lapsed)
+	want := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "lapse", All: true, At: lapsed}}
+	assert.Equal(t, want, h.ledger.releases, "ReleaseBudget calls")
+	st := h.ledger.last()
+	wantTranches(t, st.Tranches,
+		tr(t1, tranche1, models.TrancheCancelled), tr(t2, tranche2, models.TrancheCancelled), tr(t3, tranche3, models.TrancheCancelled))
+	if h.ledger.reserved != 0 || h.ledger.available != fund {
+		t.Errorf("ledger reserved %d available %d, want 0 and %d", h.ledger.reserved, h.ledger.available, fund)
+	}
+}
+
+// TestFullLifecycleWithSettlement pays tranches 1 and 2, accepts a final
+// report whose actual costs are below plan and pays the reduced tranche 3.
+func TestFullLifecycleWithSettlement(t *testing.T) {
+	h := newHarness(t)
+	h.voteAll(models.RecommendApprove)
+	h.accept()
+	approved := h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1},
+		func(st models.ApplicationState) {
+			if got := st.Tranches[0]; got.Status != models.TrancheApproved || got.ApprovedBy != finance1.UserID {
+				t.Errorf("tranche 1 = %s approved by %q, want approved by %s", got.Status, got.ApprovedBy, finance1.UserID)
+			}
+		})
+	paid1 := h.ok(workflows.UpdateConfirmPayment, workflows.DisbursementInput{Actor: finance2, TrancheID: t1, BankReference: "  SEPA-0001 "},
+		func(st models.ApplicationState) {
+			got := st.Tranches[0]
+			if got.Status != models.TranchePaid || got.PaidBy != finance2.UserID || got.BankReference != "SEPA-0001" || got.Attempts != 1 {
+				t.Errorf("tranche 1 = %+v, want paid by %s, reference SEPA-0001, attempt 1", got, finance2.UserID)
+			}
+			if st.PaidCents != tranche1 {
+				t.Errorf("paid = %d, want %d", st.PaidCents, tranche1)
+			}
+		})
+	h.submitReport(models.ReportInterim, "interim-1", 30_000_00)
+	interimAccepted := h.assess("interim-1", "accept")
+	h.inspect(func(st models.ApplicationState) {
+		wantTranches(t, st.Tranches,
+			tr(t1, tranche1, models.TranchePaid).with(1), tr(t2, tranche2, models.TrancheDue), tr(t3, tranche3, models.TrancheScheduled))
+		if st.Deadlines.InterimReport != nil {
+			t.Errorf("interim report deadline = %s, want stopped", st.Deadlines.InterimReport)
+		}
+	})
+	paid2 := h.pay(t2)
+	// Actual costs 54,000.00 EUR: the grant becomes 27,000.00 EUR.
+	h.submitReport(models.ReportFinal, "final-1", 54_000_00)
+	settled := h.assess("final-1", "accept")
+	wantSettlement := models.Settlement{GrantCents: 27_000_00, FinalTrancheCents: 3_000_00, RepaymentCents: 0, ReleasedCents: 3_000_01}
+	h.inspect(func(st models.ApplicationState) {
+		if st.Settlement == nil || *st.Settlement != wantSettlement {
+			t.Errorf("settlement = %+v, want %+v", st.Settlement, wantSettlement)
+		}
+		wantTranches(t, st.Tranches,
+			tr(t1, tranche1, models.TranchePaid).with(1), tr(t2, tranche2, models.TranchePaid).with(1), tr(t3, 3_000_00, models.TrancheDue))
+		if st.Status != models.StatusActive {
+			t.Errorf("status before tranche 3 is paid = %s, want %s", st.Status, models.StatusActive)
+		}
+	})
+	paid3 := h.pay(t3)
+	res := h.runToEnd()
+
+	if want := (workflows.ApplicationResult{Status: models.StatusClosed, GrantedCents: requested, PaidCents: 27_000_00}); res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	h.wantKinds("submitted", "eligibility_passed", "review_submitted", "review_submitted", "review_submitted", "approved",
+		"agreement_accepted",
+		"disbursement_approved", "payment_confirmed",
+		"interim_report_submitted", "interim_report_accepted",
+		"disbursement_approved", "payment_confirmed",
+		"final_report_submitted", "final_report_accepted",
+		"disbursement_approved", "payment_confirmed", "closed")
+	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, paid3)
+	if e := h.event("disbursement_approved"); false {
+		_ = e
+	}
+	wantPayments := []models.PaymentInput{
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t1, Attempt: 1, AmountCents: tranche1, At: paid1},
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t2, Attempt: 1, AmountCents: tranche2, At: paid2},
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t3, Attempt: 1, AmountCents: 3_000_00, At: paid3},
+	}
+	assert.Equal(t, wantPayments, h.ledger.payments, "RecordPayment calls")
+	wantReleases := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "settlement", AmountCents: 3_000_01, At: settled}}
+	assert.Equal(t, wantReleases, h.ledger.releases, "ReleaseBudget calls")
+	if h.ledger.reserved != 0 || h.ledger.paid != 27_000_00 {
+		t.Errorf("ledger reserved %d paid %d, want 0 and %d", h.ledger.reserved, h.ledger.paid, 27_000_00)
+	}
+	st := h.ledger.last()
+	if st.Deadlines != (models.Deadlines{}) {
+		t.Errorf("deadlines = %+v, want none running", st.Deadlines)
+	}
+	wantTime(t, "tranche 1 approved at", st.Tranches[0].ApprovedAt, approved)
+	wantTime(t, "tranche 2 due at", st.Tranches[1].DueAt, interimAccepted)
+	wantTime(t, "tranche 3 due at", st.Tranches[2].DueAt, settled)
+	for _, r := range st.Reports {
+		if r.Status != models.ReportAccepted || r.AssessedBy != reviewer1.UserID {
+			t.Errorf("report %s = %s assessed by %q, want accepted by %s", r.ID, r.Status, r.AssessedBy, reviewer1.UserID)
+		}
+	}
+}
+
+func (t models.Tranche) with(attempts int) models.Tranche { t.Attempts = attempts; return t }
