@@ -62,6 +62,7 @@ type rigApp struct {
 	Seq    int64  `json:"seq"`
 	Votes  []struct {
 		ReviewerID string `json:"reviewer_id"`
+		Round      int    `json:"round"`
 	} `json:"votes"`
 	Tranches []struct {
 		ID     string `json:"id"`
@@ -400,9 +401,9 @@ func TestAccessMatrix(t *testing.T) {
 		return map[string]any{"kind": "interim", "narrative": narrative, "actual_costs_cents": 500_000}
 	}
 
-	// Bodies of POSTs differ from those of the setup: the API derives the
-	// update id of a request without Idempotency-Key from user, path and body,
-	// and a row should test the stage, not that deduplication.
+	// Bodies of POSTs differ from those of the setup: a request without
+	// Idempotency-Key that repeats an earlier one may be answered as a retry,
+	// and a row should test the stage, not retry handling (TestIdempotency).
 	//
 	// Columns: admin, owner (applicant of the group), other (applicant of
 	// another group), reviewer, finance, no token, unknown token.
@@ -418,6 +419,8 @@ func TestAccessMatrix(t *testing.T) {
 
 		{"GET /api/v1/me", "", v1 + "/me", nil, cells{200, 200, 200, 200, 200, 401, 401}},
 		{"GET /api/v1/users", "", v1 + "/users", nil, cells{200, 403, 403, 403, 403, 401, 401}},
+		{"GET /api/v1/users/:id", "", v1 + "/users/" + f.owner.ID, nil, cells{200, 403, 403, 403, 403, 401, 401}},
+		{"GET /api/v1/users/:id", "unknown", v1 + "/users/" + unk, nil, cells{404, 403, 403, 403, 403, 401, 401}},
 		{"POST /api/v1/users", "", v1 + "/users", map[string]any{"name": "Nina Neu", "role": "reviewer", "organisation": "Neu AG"},
 			cells{201, 403, 403, 403, 403, 401, 401}},
 
@@ -471,6 +474,12 @@ func TestAccessMatrix(t *testing.T) {
 			cells{403, 201, 404, 403, 403, 401, 401}},
 		{"POST /api/v1/applications/:id/reports", "awaiting assessment", a(appActive) + "/reports", report("first half, again"),
 			cells{403, 409, 404, 403, 403, 401, 401}},
+		{"GET /api/v1/applications/:id/reports/:report_id", "", a(appPaid) + "/reports/" + rep.ID, nil,
+			cells{200, 200, 404, 200, 200, 401, 401}},
+		{"GET /api/v1/applications/:id/reports/:report_id", "unknown report", a(appPaid) + "/reports/rep-unknown", nil,
+			cells{404, 404, 404, 404, 404, 401, 401}},
+		{"GET /api/v1/applications/:id/reports/:report_id", "unknown application", a(unk) + "/reports/" + rep.ID, nil,
+			cells{404, 404, 404, 404, 404, 401, 401}},
 		// The reviewer accepts first; the admin then finds it accepted.
 		{"POST /api/v1/applications/:id/reports/:report_id/assessment", "submitted",
 			a(appPaid) + "/reports/" + rep.ID + "/assessment", map[string]any{"decision": "accept", "comment": "fine"},

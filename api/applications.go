@@ -341,24 +341,28 @@ func (s *Server) getHistory(c echo.Context) error {
 }
 
 // updateID is deterministic: from the Idempotency-Key if given, else from the
-// user, the route and the body, so a retried request never acts twice.
-func updateID(c echo.Context, name string, body any) string {
+// user, the route, the body and the application's state version (seq), so a
+// retried request never acts twice, while the same request made again after
+// the application has moved on (re-approving a returned payment, say) acts.
+func updateID(c echo.Context, name string, seq int64, body any) string {
 	u := userOf(c)
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
 		return name + ":" + u.ID + ":" + key
 	}
 	raw, _ := json.Marshal(body)
-	sum := sha256.Sum256(append([]byte(u.ID+"\x00"+c.Request().URL.Path+"\x00"), raw...))
+	prefix := fmt.Sprintf("%s\x00%s\x00%d\x00", u.ID, c.Request().URL.Path, seq)
+	sum := sha256.Sum256(append([]byte(prefix), raw...))
 	return name + ":" + hex.EncodeToString(sum[:12])
 }
 
 // act sends an update to the application's workflow and returns the
 // application's new state. idSource (the request DTO) keys the update id.
-func (s *Server) act(c echo.Context, appID, name string, idSource, arg any) (models.ApplicationState, error) {
+func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, idSource, arg any) (models.ApplicationState, error) {
+	appID := rec.ID
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
 	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.WorkflowID(appID), UpdateID: updateID(c, name, idSource), UpdateName: name,
+		WorkflowID: workflows.WorkflowID(appID), UpdateID: updateID(c, name, rec.Seq, idSource), UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var st models.ApplicationState
@@ -402,7 +406,7 @@ func (s *Server) submitReview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.act(c, rec.ID, workflows.UpdateSubmitReview, req, workflows.ReviewInput{
+	st, err := s.act(c, rec, workflows.UpdateSubmitReview, req, workflows.ReviewInput{
 		Actor: userOf(c).Actor(), Recommendation: models.Recommendation(req.Recommendation), Scores: req.Scores,
 		Comment: req.Comment, ConflictOfInterest: req.ConflictOfInterest,
 	})
@@ -422,7 +426,7 @@ func (s *Server) submitRevision(c echo.Context) error {
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}
-	st, err := s.act(c, rec.ID, workflows.UpdateSubmitRevision, req, workflows.RevisionInput{Actor: userOf(c).Actor(), Proposal: p})
+	st, err := s.act(c, rec, workflows.UpdateSubmitRevision, req, workflows.RevisionInput{Actor: userOf(c).Actor(), Proposal: p})
 	return respond(c, http.StatusOK, st, err)
 }
 
@@ -443,7 +447,7 @@ func (s *Server) simpleAction(name string, requireReason bool) echo.HandlerFunc 
 		if err != nil {
 			return err
 		}
-		st, err := s.act(c, rec.ID, name, req, workflows.ActionInput{Actor: userOf(c).Actor(), Reason: strings.TrimSpace(req.Reason)})
+		st, err := s.act(c, rec, name, req, workflows.ActionInput{Actor: userOf(c).Actor(), Reason: strings.TrimSpace(req.Reason)})
 		return respond(c, http.StatusOK, st, err)
 	}
 }
@@ -471,7 +475,7 @@ func (s *Server) extendReview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.act(c, rec.ID, workflows.UpdateExtendReview, req, workflows.ExtendInput{Actor: userOf(c).Actor(), Days: req.Days})
+	st, err := s.act(c, rec, workflows.UpdateExtendReview, req, workflows.ExtendInput{Actor: userOf(c).Actor(), Days: req.Days})
 	return respond(c, http.StatusOK, st, err)
 }
 
@@ -492,10 +496,10 @@ func (s *Server) submitReport(c echo.Context) error {
 	}
 	// The report id follows from the update id: a retried request names the
 	// same report and the workflow answers it once.
-	uid := updateID(c, workflows.UpdateSubmitReport, req)
+	uid := updateID(c, workflows.UpdateSubmitReport, rec.Seq, req)
 	sum := sha256.Sum256([]byte(uid))
 	reportID := "rep-" + hex.EncodeToString(sum[:10])
-	st, err := s.act(c, rec.ID, workflows.UpdateSubmitReport, req, workflows.ReportInput{Actor: userOf(c).Actor(),
+	st, err := s.act(c, rec, workflows.UpdateSubmitReport, req, workflows.ReportInput{Actor: userOf(c).Actor(),
 		ReportID: reportID, Kind: models.ReportKind(req.Kind), Narrative: req.Narrative, ActualCostsCents: *req.ActualCostsCents})
 	if err != nil {
 		return err
@@ -527,7 +531,25 @@ func (s *Server) assessReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.act(c, rec.ID, workflows.UpdateAssessReport, req, workflows.AssessInput{Actor: userOf(c).Actor(),
+	st, err := s.act(c, rec, workflows.UpdateAssessReport, req, workflows.AssessInput{Actor: userOf(c).Actor(),
 		ReportID: c.Param("report_id"), Decision: req.Decision, Comment: req.Comment})
 	return respond(c, http.StatusOK, st, err)
+}
+
+// getReport answers one report of an application.
+func (s *Server) getReport(c echo.Context) error {
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	var st models.ApplicationState
+	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
+		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	}
+	for _, r := range st.Reports {
+		if r.ID == c.Param("report_id") {
+			return c.JSON(http.StatusOK, r)
+		}
+	}
+	return problem(http.StatusNotFound, "no such report")
 }

@@ -102,7 +102,7 @@ func bind(c echo.Context, dst any, required bool) error {
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := te.Field
+			field := strings.ReplaceAll(te.Field, "proposalDTO.", "")
 			if field == "" {
 				field = "(body)"
 			}
@@ -179,4 +179,12 @@ func (s *Server) listUsers(c echo.Context) error {
 
 func (s *Server) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, toUserResponse(userOf(c)))
+}
+
+func (s *Server) getUser(c echo.Context) error {
+	u, err := s.cfg.Store.User(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUserResponse(u))
 }

@@ -91,7 +91,11 @@ func (s *Server) disbursementAction(c echo.Context, name string, req any, in wor
 	}
 	in.Actor = userOf(c).Actor()
 	in.TrancheID = t.ID
-	st, err := s.act(c, t.ApplicationID, name, req, in)
+	rec, err := s.cfg.Store.Application(c.Request().Context(), t.ApplicationID, store.Scope{})
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec, name, req, in)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func (s *Server) approveDisbursement(c echo.Context) error {
 	if err := bind(c, &req, false); err != nil {
 		return err
 	}
-	return s.disbursementAction(c, workflows.UpdateApproveDisbursement, req, workflows.DisbursementInput{})
+	return s.disbursementAction(c, workflows.UpdateApproveDisbursement, req, workflows.DisbursementInput{Reason: req.Comment})
 }
 
 func (s *Server) confirmPayment(c echo.Context) error {

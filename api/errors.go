@@ -53,6 +53,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 			p = problem(http.StatusInternalServerError, "internal error")
 		}
 	}
+	if p.Type == "" {
+		p.Type, p.Title = "about:blank", http.StatusText(p.Status)
+	}
 	body, _ := json.Marshal(p)
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)
@@ -69,9 +72,6 @@ func (s *Server) toProblem(err error) *Problem {
 		msg := fmt.Sprint(he.Message)
 		if he.Code == http.StatusRequestEntityTooLarge {
 			msg = "request body too large"
-		}
-		if he.Code >= 500 {
-			return &Problem{Status: he.Code, Detail: msg}
 		}
 		return problem(he.Code, msg)
 	}
@@ -121,7 +121,7 @@ func (s *Server) toProblem(err error) *Problem {
 		strings.Contains(err.Error(), "connection refused") {
 		return problem(http.StatusServiceUnavailable, "the workflow engine is not reachable; retry shortly")
 	}
-	return &Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
+	return &Problem{Type: "about:blank", Title: "Internal Server Error", Status: http.StatusInternalServerError, Detail: err.Error()}
 }
 
 func fieldErrors(ve validator.ValidationErrors) []models.FieldError {
@@ -131,6 +131,8 @@ func fieldErrors(ve validator.ValidationErrors) []models.FieldError {
 		if i := strings.Index(ns, "."); i >= 0 {
 			ns = ns[i+1:]
 		}
+		// Embedded request parts have no JSON name of their own.
+		ns = strings.ReplaceAll(ns, "proposalDTO.", "")
 		out = append(out, models.FieldError{Field: ns, Message: validationMessage(fe)})
 	}
 	return out

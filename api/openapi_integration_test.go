@@ -153,7 +153,8 @@ func TestOpenAPIIntegration(t *testing.T) {
 	if st.Status != "active" || len(st.Tranches) == 0 || st.Tranches[0].Status != "due" {
 		t.Fatalf("after acceptance %s is %s with tranches %+v, want active with tranche 1 due", a.ID, st.Status, st.Tranches)
 	}
-	problem(http.StatusConflict, "POST", "/api/v1/applications/"+a.ID+"/acceptance", applicant, map[string]any{})
+	// (A body unlike the first acceptance's: the update id follows from the body when no Idempotency-Key is sent.)
+	problem(http.StatusConflict, "POST", "/api/v1/applications/"+a.ID+"/acceptance", applicant, map[string]any{"reason": "again"})
 	tr1 := st.Tranches[0].ID
 	get(fin1, "/api/v1/disbursements?status=due&programme_id="+url.QueryEscape(prog))
 	get(admin, "/api/v1/disbursements?application_id="+url.QueryEscape(a.ID))

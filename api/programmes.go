@@ -100,13 +100,14 @@ func (r createProgrammeRequest) rules() models.Rules {
 
 // ProgrammeResponse is a programme with its rules and ledger.
 type ProgrammeResponse struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Status    string       `json:"status"`
-	Currency  string       `json:"currency"`
-	Rules     models.Rules `json:"rules"`
-	Ledger    Ledger       `json:"ledger"`
-	CreatedAt time.Time    `json:"created_at"`
+	ID       string       `json:"id"`
+	Name     string       `json:"name"`
+	Status   string       `json:"status"`
+	Currency string       `json:"currency"`
+	Rules    models.Rules `json:"rules"`
+	// Ledger is shown to admins and finance only.
+	Ledger    *Ledger   `json:"ledger,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Ledger is a programme's budget, to the cent.
@@ -128,8 +129,9 @@ func toLedger(p models.Programme) Ledger {
 func toProgrammeResponse(p models.Programme) ProgrammeResponse {
 	var rules models.Rules
 	_ = json.Unmarshal([]byte(p.RulesJSON), &rules)
+	l := toLedger(p)
 	return ProgrammeResponse{ID: p.ID, Name: p.Name, Status: p.Status, Currency: p.Currency, Rules: rules,
-		Ledger: toLedger(p), CreatedAt: p.CreatedAt.UTC()}
+		Ledger: &l, CreatedAt: p.CreatedAt.UTC()}
 }
 
 func (s *Server) createProgramme(c echo.Context) error {
@@ -175,7 +177,7 @@ func (s *Server) listProgrammes(c echo.Context) error {
 	for i, p := range ps {
 		out[i] = toProgrammeResponse(p)
 		if !canSeeMoney(userOf(c)) {
-			out[i].Ledger = Ledger{ProgrammeID: p.ID, Currency: p.Currency, BudgetCents: p.BudgetCents}
+			out[i].Ledger = nil
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
@@ -190,7 +192,7 @@ func (s *Server) getProgramme(c echo.Context) error {
 	}
 	out := toProgrammeResponse(p)
 	if !canSeeMoney(userOf(c)) {
-		out.Ledger = Ledger{ProgrammeID: p.ID, Currency: p.Currency, BudgetCents: p.BudgetCents}
+		out.Ledger = nil
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -110,6 +110,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1 := e.Group("/api/v1", s.authenticate, s.idempotent)
 	v1.POST("/users", s.createUser, role(RoleAdmin))
 	v1.GET("/users", s.listUsers, role(RoleAdmin))
+	v1.GET("/users/:id", s.getUser, role(RoleAdmin))
 	v1.GET("/me", s.me)
 
 	v1.POST("/programmes", s.createProgramme, role(RoleAdmin))
@@ -128,6 +129,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/cancellation", s.cancel, role(RoleAdmin))
 	v1.POST("/applications/:id/review-deadline", s.extendReview, role(RoleAdmin))
 	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))
+	v1.GET("/applications/:id/reports/:report_id", s.getReport)
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 
 	v1.GET("/disbursements", s.listDisbursements, role(RoleFinance, RoleAdmin))
@@ -147,11 +149,14 @@ func (s *Server) readyz(c echo.Context) error {
 	defer cancel()
 	checks := map[string]string{"database": "ok", "temporal": "ok"}
 	ready := true
+	// The reasons go to the log; callers (unauthenticated) learn only what is down.
 	if err := s.cfg.Store.Ping(ctx); err != nil {
-		checks["database"], ready = "unreachable: "+err.Error(), false
+		checks["database"], ready = "unreachable", false
+		s.log.Warn("readiness: database unreachable", "error", err)
 	}
 	if _, err := s.cfg.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ready = "unreachable: "+err.Error(), false
+		checks["temporal"], ready = "unreachable", false
+		s.log.Warn("readiness: temporal unreachable", "error", err)
 	}
 	if !ready {
 		c.Response().Header().Set("Retry-After", "5")

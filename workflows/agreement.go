@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"strings"
+
 	"go.temporal.io/sdk/workflow"
 
 	"reallabor/models"
@@ -86,7 +88,7 @@ func (a *application) validateCancel(in ActionInput) error {
 	if a.s.Status.Final() {
 		return conflictf("application is %s", a.s.Status)
 	}
-	if len(in.Reason) < 3 {
+	if strings.TrimSpace(in.Reason) == "" {
 		return invalid(models.FieldError{Field: "reason", Message: "is required"})
 	}
 	return nil

@@ -62,7 +62,7 @@ func (a *application) handleApproveDisbursement(ctx workflow.Context, in Disburs
 	t.Status = models.TrancheApproved
 	t.ApprovedBy = in.Actor.UserID
 	t.ApprovedAt = at(a.now(ctx))
-	return a.emit(ctx, "disbursement_approved", "", in.Actor, t.ID)
+	return a.emit(ctx, "disbursement_approved", "", in.Actor, strings.TrimSpace(t.ID+" "+in.Reason))
 }
 
 func (a *application) validateConfirmPayment(in DisbursementInput) error {

@@ -213,3 +213,12 @@ func (s *Store) SaveUser(ctx context.Context, u *models.User) error {
 	}
 	return nil
 }
+
+// User returns one user.
+func (s *Store) User(ctx context.Context, id string) (models.User, error) {
+	var u models.User
+	if err := s.DB.WithContext(ctx).First(&u, "id = ?", id).Error; err != nil {
+		return u, fmt.Errorf("user %s: %w", id, translate(err))
+	}
+	return u, nil
+}
