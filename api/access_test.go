@@ -64,11 +64,6 @@ type rigApp struct {
 		ReviewerID string `json:"reviewer_id"`
 		Round      int    `json:"round"`
 	} `json:"votes"`
-	Tranches []struct {
-		ID     string `json:"id"`
-		Number int    `json:"number"`
-		Status string `json:"status"`
-	} `json:"tranches"`
 }
 
 // submit posts an application as the owner and returns its id (in review).
