@@ -2,8 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -102,10 +106,20 @@ type fakeLedger struct {
 	payments  []models.PaymentInput
 }
 
+// Project keeps a copy of what it is given, as a database would: local
+// activities get the workflow's values, not a serialised copy.
 func (l *fakeLedger) Project(_ context.Context, in models.ProjectInput) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var snapshot models.ProjectInput
+	if err := json.Unmarshal(b, &snapshot); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.projected = append(l.projected, in)
+	l.projected = append(l.projected, snapshot)
 	return nil
 }
 
@@ -197,6 +211,7 @@ type harness struct {
 func newHarness(t *testing.T, change ...func(in *workflows.ApplicationInput, l *fakeLedger)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	l := &fakeLedger{available: fund}
@@ -356,8 +371,7 @@ func (h *harness) runAndStop() {
 	require.True(h.t, h.env.IsWorkflowCompleted(), "workflow completed")
 	var canceled *temporal.CanceledError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &canceled) {
-		t := h.t
-		t.Errorf("workflow error = %v, want it still running until cancelled (last status %s)", err, h.ledger.last().Status)
+		h.t.Errorf("workflow error = %v, want it still running until cancelled (last status %s)", err, h.ledger.last().Status)
 	}
 	h.checkRun()
 }
@@ -513,11 +527,14 @@ func wantTranches(t *testing.T, got []models.Tranche, want ...models.Tranche) {
 	}
 }
 
+// tr is a tranche as wantTranches compares it; paid tranches were paid once.
 func tr(id string, amount int64, status models.TrancheStatus) models.Tranche {
-	return models.Tranche{ID: id, AmountCents: amount, Status: status}
+	attempts := 0
+	if status == models.TranchePaid {
+		attempts = 1
+	}
+	return models.Tranche{ID: id, AmountCents: amount, Status: status, Attempts: attempts}
 }
-
-func at(t time.Time) *time.Time { return &t }
 
 func wantTime(t *testing.T, what string, got *time.Time, want time.Time) {
 	t.Helper()
@@ -767,7 +784,7 @@ func TestRevisionDeadlineRejects(t *testing.T) {
 
 func TestReviewReminderEscalationAndExtension(t *testing.T) {
 	h := newHarness(t)
-	h.wait(21*day + time.Hour - time.Hour) // the next step runs an hour after the escalation
+	h.wait(21 * day) // the next step runs an hour after the escalation
 	h.inspect(func(st models.ApplicationState) {
 		if !st.Reminders.ReviewReminded || !st.Reminders.ReviewEscalated {
 			t.Errorf("reminders = %+v, want review reminded and escalated", st.Reminders)
@@ -821,6 +838,9 @@ func TestAcceptanceActivates(t *testing.T) {
 	accepted := h.ok(workflows.UpdateAcceptAgreement, workflows.ActionInput{Actor: partner}, func(st models.ApplicationState) {
 		if st.Status != models.StatusActive {
 			t.Errorf("status = %s, want %s", st.Status, models.StatusActive)
+		}
+		if len(st.Votes) != 0 || len(st.Conflicts) != 0 {
+			t.Errorf("answer to the applicant shows %d votes and %d conflicts, want none", len(st.Votes), len(st.Conflicts))
 		}
 	})
 	h.runAndStop()
@@ -891,7 +911,7 @@ func TestFullLifecycleWithSettlement(t *testing.T) {
 	interimAccepted := h.assess("interim-1", "accept")
 	h.inspect(func(st models.ApplicationState) {
 		wantTranches(t, st.Tranches,
-			tr(t1, tranche1, models.TranchePaid).with(1), tr(t2, tranche2, models.TrancheDue), tr(t3, tranche3, models.TrancheScheduled))
+			tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TrancheDue), tr(t3, tranche3, models.TrancheScheduled))
 		if st.Deadlines.InterimReport != nil {
 			t.Errorf("interim report deadline = %s, want stopped", st.Deadlines.InterimReport)
 		}
@@ -906,7 +926,7 @@ func TestFullLifecycleWithSettlement(t *testing.T) {
 			t.Errorf("settlement = %+v, want %+v", st.Settlement, wantSettlement)
 		}
 		wantTranches(t, st.Tranches,
-			tr(t1, tranche1, models.TranchePaid).with(1), tr(t2, tranche2, models.TranchePaid).with(1), tr(t3, 3_000_00, models.TrancheDue))
+			tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TranchePaid), tr(t3, 3_000_00, models.TrancheDue))
 		if st.Status != models.StatusActive {
 			t.Errorf("status before tranche 3 is paid = %s, want %s", st.Status, models.StatusActive)
 		}
@@ -925,9 +945,6 @@ func TestFullLifecycleWithSettlement(t *testing.T) {
 		"final_report_submitted", "final_report_accepted",
 		"disbursement_approved", "payment_confirmed", "closed")
 	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, paid3)
-	if e := h.event("disbursement_approved"); false {
-		_ = e
-	}
 	wantPayments := []models.PaymentInput{
 		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t1, Attempt: 1, AmountCents: tranche1, At: paid1},
 		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t2, Attempt: 1, AmountCents: tranche2, At: paid2},
@@ -953,4 +970,568 @@ func TestFullLifecycleWithSettlement(t *testing.T) {
 	}
 }
 
-func (t models.Tranche) with(attempts int) models.Tranche { t.Attempts = attempts; return t }
+func TestPaymentFailureAndRetry(t *testing.T) {
+	h := newHarness(t)
+	h.toActive(false, false)
+	// A payment stopped before it went out: back to due, nothing to reverse.
+	h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
+	h.ok(workflows.UpdateRecordFailure, workflows.DisbursementInput{Actor: finance1, TrancheID: t1, Reason: "wrong BIC"},
+		func(st models.ApplicationState) {
+			wantTranches(t, st.Tranches[:1], models.Tranche{ID: t1, AmountCents: tranche1, Status: models.TrancheDue, Failures: 1})
+		})
+	paid1 := h.pay(t1)
+	// The bank returns the payment: the ledger reverses attempt 1.
+	returned := h.ok(workflows.UpdateRecordFailure, workflows.DisbursementInput{Actor: finance2, TrancheID: t1, Reason: "account closed"},
+		func(st models.ApplicationState) {
+			got := st.Tranches[0]
+			wantTranches(t, st.Tranches[:1], models.Tranche{ID: t1, AmountCents: tranche1, Status: models.TrancheDue, Attempts: 1, Failures: 2})
+			if got.ApprovedBy != "" || got.PaidBy != "" || got.BankReference != "" || got.PaidAt != nil {
+				t.Errorf("returned tranche keeps approval or payment: %+v", got)
+			}
+			if st.PaidCents != 0 {
+				t.Errorf("paid after the return = %d, want 0", st.PaidCents)
+			}
+		})
+	// Paid again, the eyes the other way round.
+	h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance2, TrancheID: t1})
+	paid2 := h.ok(workflows.UpdateConfirmPayment, workflows.DisbursementInput{Actor: finance1, TrancheID: t1, BankReference: "SEPA-0002"},
+		func(st models.ApplicationState) {
+			wantTranches(t, st.Tranches[:1], models.Tranche{ID: t1, AmountCents: tranche1, Status: models.TranchePaid, Attempts: 2, Failures: 2})
+			if st.PaidCents != tranche1 {
+				t.Errorf("paid = %d, want %d", st.PaidCents, tranche1)
+			}
+		})
+	h.runAndStop()
+
+	want := []models.PaymentInput{
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t1, Attempt: 1, AmountCents: tranche1, At: paid1},
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t1, Attempt: 1, AmountCents: tranche1, Reverse: true, At: returned},
+		{ProgrammeID: progID, ApplicationID: appID, TrancheID: t1, Attempt: 2, AmountCents: tranche1, At: paid2},
+	}
+	assert.Equal(t, want, h.ledger.payments, "RecordPayment calls")
+	if h.ledger.paid != tranche1 {
+		t.Errorf("ledger paid = %d, want %d", h.ledger.paid, tranche1)
+	}
+	var failures int
+	for _, e := range h.ledger.events() {
+		if e.Kind == "payment_failed" {
+			failures++
+			if e.To != models.StatusActive || e.From != "" {
+				t.Errorf("payment_failed = %q→%q, want no change of stage", e.From, e.To)
+			}
+		}
+	}
+	if failures != 2 {
+		t.Errorf("payment_failed events = %d, want 2", failures)
+	}
+}
+
+func TestSettlementWithRepayment(t *testing.T) {
+	h := newHarness(t)
+	h.toActive(true, true)
+	// Actual costs 40,000.00 EUR: the grant becomes 20,000.00 EUR, but
+	// 24,000.00 EUR have been paid.
+	h.submitReport(models.ReportFinal, "final-1", 40_000_00)
+	settled := h.assess("final-1", "accept")
+	res := h.runToEnd()
+
+	want := workflows.ApplicationResult{Status: models.StatusClosed, GrantedCents: requested, PaidCents: 24_000_00, RepaymentCents: 4_000_00}
+	if res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	st := h.ledger.last()
+	wantSettlement := models.Settlement{GrantCents: 20_000_00, FinalTrancheCents: 0, RepaymentCents: 4_000_00, ReleasedCents: 6_000_01}
+	if st.Settlement == nil || *st.Settlement != wantSettlement {
+		t.Errorf("settlement = %+v, want %+v", st.Settlement, wantSettlement)
+	}
+	if st.RepaymentCents != 4_000_00 {
+		t.Errorf("repayment = %d, want %d", st.RepaymentCents, 4_000_00)
+	}
+	wantTranches(t, st.Tranches,
+		tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TranchePaid), tr(t3, 0, models.TrancheCancelled))
+	kinds := h.ledger.kinds()
+	if tail := kinds[len(kinds)-3:]; !slices.Equal(tail, []string{"final_report_submitted", "final_report_accepted", "closed"}) {
+		t.Errorf("last events = %v, want final report submitted, accepted, closed", tail)
+	}
+	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, settled)
+	wantReleases := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "settlement", AmountCents: 6_000_01, At: settled}}
+	assert.Equal(t, wantReleases, h.ledger.releases, "ReleaseBudget calls")
+	if len(h.ledger.payments) != 2 {
+		t.Errorf("RecordPayment calls = %d, want 2 (tranche 3 is never paid)", len(h.ledger.payments))
+	}
+	if h.ledger.reserved != 0 {
+		t.Errorf("ledger reserved = %d, want 0", h.ledger.reserved)
+	}
+}
+
+func TestWithdrawBeforePayment(t *testing.T) {
+	tests := []struct {
+		name        string
+		available   int64
+		stage       func(h *harness)
+		from        models.Status
+		granted     int64
+		wantTranche models.TrancheStatus // of tranche 1; "" for no tranches
+	}{
+		{"in review", fund, func(h *harness) { h.vote(reviewer1, models.RecommendApprove) }, models.StatusInReview, 0, ""},
+		{"revision requested", fund, func(h *harness) { h.voteAll(models.RecommendRevise) }, models.StatusRevisionRequested, 0, ""},
+		{"waitlisted", requested - 1, func(h *harness) { h.voteAll(models.RecommendApprove) }, models.StatusWaitlisted, requested, models.TrancheCancelled},
+		{"approved", fund, func(h *harness) { h.voteAll(models.RecommendApprove) }, models.StatusApproved, requested, models.TrancheCancelled},
+		{"active, tranche 1 approved", fund, func(h *harness) {
+			h.toActive(false, false)
+			h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
+		}, models.StatusActive, requested, models.TrancheCancelled},
+		{"active, payment returned", fund, func(h *harness) {
+			h.toActive(true, false)
+			h.ok(workflows.UpdateRecordFailure, workflows.DisbursementInput{Actor: finance1, TrancheID: t1, Reason: "returned"})
+		}, models.StatusActive, requested, models.TrancheCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.available = tt.available })
+			tt.stage(h)
+			withdrawn := h.ok(workflows.UpdateWithdraw, workflows.ActionInput{Actor: partner, Reason: "partner left"})
+			res := h.runToEnd()
+
+			if want := (workflows.ApplicationResult{Status: models.StatusWithdrawn, GrantedCents: tt.granted}); res != want {
+				t.Errorf("result = %+v, want %+v", res, want)
+			}
+			h.wantEvent("withdrawn", tt.from, models.StatusWithdrawn, partner, withdrawn)
+			want := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "withdrawal", All: true, At: withdrawn}}
+			assert.Equal(t, want, h.ledger.releases, "ReleaseBudget calls")
+			st := h.ledger.last()
+			if st.Reason != "partner left" || st.Deadlines != (models.Deadlines{}) {
+				t.Errorf("reason %q deadlines %+v, want the reason and no deadline running", st.Reason, st.Deadlines)
+			}
+			for _, tranche := range st.Tranches {
+				if tranche.Status != tt.wantTranche {
+					t.Errorf("tranche %d = %s, want %s", tranche.Number, tranche.Status, tt.wantTranche)
+				}
+			}
+			if tt.wantTranche == "" && len(st.Tranches) != 0 {
+				t.Errorf("tranches = %+v, want none", st.Tranches)
+			}
+			if h.ledger.reserved != 0 || h.ledger.available != tt.available {
+				t.Errorf("ledger reserved %d available %d, want 0 and %d", h.ledger.reserved, h.ledger.available, tt.available)
+			}
+		})
+	}
+}
+
+// TestReleasePromotesWaitlisted: the budget a withdrawal releases goes to a
+// waitlisted application, which the workflow tells by signal.
+func TestReleasePromotesWaitlisted(t *testing.T) {
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.promote = []string{"app-2"} })
+	h.env.OnSignalExternalWorkflow("default-test-namespace", workflows.WorkflowID("app-2"), "",
+		workflows.SignalPromoted, models.PromotedSignal{}).Return(nil).Once()
+	h.voteAll(models.RecommendApprove)
+	h.ok(workflows.UpdateWithdraw, workflows.ActionInput{Actor: applicant})
+	res := h.runToEnd()
+	if res.Status != models.StatusWithdrawn {
+		t.Errorf("status = %s, want %s", res.Status, models.StatusWithdrawn)
+	}
+	h.env.AssertExpectations(t)
+}
+
+func TestCancelByAdmin(t *testing.T) {
+	tests := []struct {
+		name  string
+		stage func(h *harness)
+		from  models.Status
+		want  workflows.ApplicationResult
+		// tranches after the cancellation
+		tranches []models.Tranche
+	}{
+		{"in review", func(h *harness) {}, models.StatusInReview,
+			workflows.ApplicationResult{Status: models.StatusCancelled}, nil},
+		{"active with tranche 1 paid", func(h *harness) { h.toActive(true, false) }, models.StatusActive,
+			workflows.ApplicationResult{Status: models.StatusCancelled, GrantedCents: requested, PaidCents: tranche1, RepaymentCents: tranche1},
+			[]models.Tranche{tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TrancheCancelled), tr(t3, tranche3, models.TrancheCancelled)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			tt.stage(h)
+			cancelled := h.ok(workflows.UpdateCancel, workflows.ActionInput{Actor: admin, Reason: "funds misused"})
+			res := h.runToEnd()
+			if res != tt.want {
+				t.Errorf("result = %+v, want %+v", res, tt.want)
+			}
+			h.wantEvent("cancelled", tt.from, models.StatusCancelled, admin, cancelled)
+			st := h.ledger.last()
+			if st.RepaymentCents != tt.want.RepaymentCents || st.Reason != "funds misused" {
+				t.Errorf("repayment %d reason %q, want %d and the reason", st.RepaymentCents, st.Reason, tt.want.RepaymentCents)
+			}
+			if tt.tranches != nil {
+				wantTranches(t, st.Tranches, tt.tranches...)
+			}
+			want := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "cancellation", All: true, At: cancelled}}
+			assert.Equal(t, want, h.ledger.releases, "ReleaseBudget calls")
+			if h.ledger.reserved != 0 || h.ledger.paid != tt.want.PaidCents {
+				t.Errorf("ledger reserved %d paid %d, want 0 and %d", h.ledger.reserved, h.ledger.paid, tt.want.PaidCents)
+			}
+		})
+	}
+}
+
+func TestReportReminders(t *testing.T) {
+	const (
+		interimReminder = "interim_report_reminder"
+		interimOverdue  = "interim_report_overdue"
+		finalReminder   = "final_report_reminder"
+		finalOverdue    = "final_report_overdue"
+	)
+	tests := []struct {
+		name string
+		// after acceptance, before the interim reminder
+		act  func(h *harness)
+		want []string
+	}{
+		{"no interim report", func(h *harness) {}, []string{interimReminder, interimOverdue, finalReminder, finalOverdue}},
+		{"interim report submitted", func(h *harness) {
+			h.submitReport(models.ReportInterim, "interim-1", 30_000_00)
+		}, []string{finalReminder, finalOverdue}},
+		{"interim report sent back for changes", func(h *harness) {
+			h.submitReport(models.ReportInterim, "interim-1", 30_000_00)
+			h.assess("interim-1", "revise")
+		}, []string{interimReminder, interimOverdue, finalReminder, finalOverdue}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.voteAll(models.RecommendApprove)
+			accepted := h.accept()
+			h.wait(100 * day)
+			tt.act(h)
+			h.wait(finalReportDue.Sub(start.Add(h.offset)))
+			h.runAndStop()
+
+			wantAt := map[string]time.Time{
+				interimReminder: accepted.Add(173 * day),
+				interimOverdue:  accepted.Add(180 * day),
+				finalReminder:   finalReportDue.Add(-7 * day),
+				finalOverdue:    finalReportDue,
+			}
+			var got []string
+			for _, e := range h.ledger.events() {
+				when, isTimer := wantAt[e.Kind]
+				if !isTimer {
+					continue
+				}
+				got = append(got, e.Kind)
+				if !e.At.Equal(when) || e.Actor != system || e.To != models.StatusActive || e.From != "" {
+					t.Errorf("%s at %s by %s %q→%q, want at %s by system, stage active", e.Kind, e.At, e.Actor.UserID, e.From, e.To, when)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("report timers = %v, want %v", got, tt.want)
+			}
+			st := h.ledger.last()
+			if st.Status != models.StatusActive {
+				t.Errorf("status = %s, want %s (an overdue report does not end the grant)", st.Status, models.StatusActive)
+			}
+		})
+	}
+}
+
+func TestQueryRedaction(t *testing.T) {
+	h := newHarness(t)
+	h.ok(workflows.UpdateSubmitReview, workflows.ReviewInput{Actor: reviewer4, ConflictOfInterest: true})
+	h.vote(reviewer1, models.RecommendApprove)
+	h.vote(reviewer2, models.RecommendApprove)
+	voters := func(st models.ApplicationState) []string {
+		var out []string
+		for _, v := range st.Votes {
+			out = append(out, v.ReviewerID)
+		}
+		return out
+	}
+	check := func(when string, want map[models.Actor][]string, wantConflicts map[models.Actor]int) {
+		h.step(func() {
+			for _, viewer := range []models.Actor{reviewer1, reviewer2, reviewer3, reviewer4, applicant, finance1, admin} {
+				st := h.state(viewer)
+				if got := voters(st); !slices.Equal(got, want[viewer]) {
+					t.Errorf("%s: %s %s sees votes of %v, want %v", when, viewer.Role, viewer.UserID, got, want[viewer])
+				}
+				if st.Votes == nil {
+					t.Errorf("%s: %s %s sees votes null, want a list", when, viewer.Role, viewer.UserID)
+				}
+				if got := len(st.Conflicts); got != wantConflicts[viewer] {
+					t.Errorf("%s: %s %s sees %d conflicts, want %d", when, viewer.Role, viewer.UserID, got, wantConflicts[viewer])
+				}
+				wantSummary := testProposal().Summary
+				if viewer.Role == models.RoleFinance {
+					wantSummary = ""
+				}
+				if st.Proposal.Summary != wantSummary {
+					t.Errorf("%s: %s sees summary %q, want %q", when, viewer.Role, st.Proposal.Summary, wantSummary)
+				}
+			}
+		})
+	}
+	r1, r2, r3 := reviewer1.UserID, reviewer2.UserID, reviewer3.UserID
+	check("before the decision", map[models.Actor][]string{
+		reviewer1: {r1}, reviewer2: {r2}, admin: {r1, r2},
+	}, map[models.Actor]int{admin: 1})
+	h.vote(reviewer3, models.RecommendApprove)
+	all := []string{r1, r2, r3}
+	check("after the decision", map[models.Actor][]string{
+		reviewer1: all, reviewer2: all, reviewer3: all, reviewer4: all, admin: all,
+	}, map[models.Actor]int{admin: 1})
+	h.runAndStop()
+	if got := len(h.ledger.last().Votes); got != 3 {
+		t.Errorf("projected votes = %d, want all 3 (the projection is not redacted)", got)
+	}
+}
+
+func TestValidatorRejections(t *testing.T) {
+	inReview := func(h *harness) {}
+	voted := func(h *harness) { h.vote(reviewer1, models.RecommendApprove) }
+	conflicted := func(h *harness) {
+		h.ok(workflows.UpdateSubmitReview, workflows.ReviewInput{Actor: reviewer4, ConflictOfInterest: true})
+	}
+	revision := func(h *harness) { h.voteAll(models.RecommendRevise) }
+	approved := func(h *harness) { h.voteAll(models.RecommendApprove) }
+	active := func(h *harness) { h.toActive(false, false) }
+	t1Approved := func(h *harness) {
+		active(h)
+		h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
+	}
+	t1Paid := func(h *harness) { h.toActive(true, false) }
+	interimIn := func(h *harness) {
+		t1Paid(h)
+		h.submitReport(models.ReportInterim, "interim-1", 30_000_00)
+	}
+	finalIn := func(h *harness) {
+		interimIn(h)
+		h.assess("interim-1", "accept")
+		h.submitReport(models.ReportFinal, "final-1", 60_000_00)
+	}
+
+	vote := func(a models.Actor) workflows.ReviewInput {
+		return workflows.ReviewInput{Actor: a, Recommendation: models.RecommendApprove, Scores: scores(4)}
+	}
+	ineligible := testProposal()
+	ineligible.TotalCostCents = 50_000_00
+	badIBAN := testProposal()
+	badIBAN.Payee.IBAN = "DE00370400440532013000"
+	disburse := func(a models.Actor, id string) workflows.DisbursementInput {
+		return workflows.DisbursementInput{Actor: a, TrancheID: id, BankReference: "SEPA-1"}
+	}
+	report := func(a models.Actor, kind models.ReportKind, narrative string) workflows.ReportInput {
+		return workflows.ReportInput{Actor: a, ReportID: "r-" + string(kind), Kind: kind, Narrative: narrative, ActualCostsCents: 1}
+	}
+	assess := func(a models.Actor, id string) workflows.AssessInput {
+		return workflows.AssessInput{Actor: a, ReportID: id, Decision: "accept"}
+	}
+
+	tests := []struct {
+		name   string
+		stage  func(h *harness)
+		update string
+		in     any
+		code   string
+		fields []string
+	}{
+		// review
+		{"vote by an applicant", inReview, workflows.UpdateSubmitReview, vote(applicant), models.CodeForbidden, nil},
+		{"vote by finance", inReview, workflows.UpdateSubmitReview, vote(finance1), models.CodeForbidden, nil},
+		{"vote by an admin", inReview, workflows.UpdateSubmitReview, vote(admin), models.CodeForbidden, nil},
+		{"vote by a reviewer of a company in the group", inReview, workflows.UpdateSubmitReview, vote(insider), models.CodeForbidden, nil},
+		{"vote after declaring a conflict", conflicted, workflows.UpdateSubmitReview, vote(reviewer4), models.CodeForbidden, nil},
+		{"conflict declared twice", conflicted, workflows.UpdateSubmitReview,
+			workflows.ReviewInput{Actor: reviewer4, ConflictOfInterest: true}, models.CodeForbidden, nil},
+		{"second vote by the same reviewer", voted, workflows.UpdateSubmitReview, vote(reviewer1), models.CodeConflict, nil},
+		{"bad scores", inReview, workflows.UpdateSubmitReview, workflows.ReviewInput{
+			Actor: reviewer1, Recommendation: models.RecommendApprove,
+			Scores: map[string]int{"impact": 6, "partnership": 3, "originality": 4},
+		}, models.CodeInvalid, []string{"scores.impact", "scores.feasibility", "scores.originality"}},
+		{"no recommendation", inReview, workflows.UpdateSubmitReview,
+			workflows.ReviewInput{Actor: reviewer1, Scores: scores(3)}, models.CodeInvalid, []string{"recommendation"}},
+		{"vote after the decision", approved, workflows.UpdateSubmitReview, vote(reviewer4), models.CodeConflict, nil},
+		{"extension by a reviewer", inReview, workflows.UpdateExtendReview,
+			workflows.ExtendInput{Actor: reviewer1, Days: 7}, models.CodeForbidden, nil},
+		{"extension by no days", inReview, workflows.UpdateExtendReview,
+			workflows.ExtendInput{Actor: admin, Days: 0}, models.CodeInvalid, []string{"days"}},
+		{"extension after the decision", approved, workflows.UpdateExtendReview,
+			workflows.ExtendInput{Actor: admin, Days: 7}, models.CodeConflict, nil},
+		// revision
+		{"revision while in review", inReview, workflows.UpdateSubmitRevision,
+			workflows.RevisionInput{Actor: applicant, Proposal: testProposal()}, models.CodeConflict, nil},
+		{"revision by a company outside the group", revision, workflows.UpdateSubmitRevision,
+			workflows.RevisionInput{Actor: outsider, Proposal: testProposal()}, models.CodeNotFound, nil},
+		{"revision by a reviewer", revision, workflows.UpdateSubmitRevision,
+			workflows.RevisionInput{Actor: reviewer1, Proposal: testProposal()}, models.CodeForbidden, nil},
+		{"ineligible revision", revision, workflows.UpdateSubmitRevision,
+			workflows.RevisionInput{Actor: applicant, Proposal: ineligible}, models.CodeInvalid, []string{"requested_cents"}},
+		{"revision with a bad IBAN", revision, workflows.UpdateSubmitRevision,
+			workflows.RevisionInput{Actor: applicant, Proposal: badIBAN}, models.CodeInvalid, []string{"payee.iban"}},
+		// agreement
+		{"acceptance before the decision", inReview, workflows.UpdateAcceptAgreement,
+			workflows.ActionInput{Actor: applicant}, models.CodeConflict, nil},
+		{"acceptance twice", active, workflows.UpdateAcceptAgreement,
+			workflows.ActionInput{Actor: applicant}, models.CodeConflict, nil},
+		{"acceptance by a non-member applicant", approved, workflows.UpdateAcceptAgreement,
+			workflows.ActionInput{Actor: outsider}, models.CodeNotFound, nil},
+		{"acceptance by a reviewer", approved, workflows.UpdateAcceptAgreement,
+			workflows.ActionInput{Actor: reviewer1}, models.CodeForbidden, nil},
+		// disbursement
+		{"disbursement before acceptance", approved, workflows.UpdateApproveDisbursement,
+			disburse(finance1, t1), models.CodeConflict, nil},
+		{"disbursement approved by an applicant", active, workflows.UpdateApproveDisbursement,
+			disburse(applicant, t1), models.CodeForbidden, nil},
+		{"approval of a tranche not yet due", active, workflows.UpdateApproveDisbursement,
+			disburse(finance1, t2), models.CodeConflict, nil},
+		{"payment of a tranche not yet approved", active, workflows.UpdateConfirmPayment,
+			disburse(finance2, t1), models.CodeConflict, nil},
+		{"payment of a scheduled tranche", active, workflows.UpdateConfirmPayment,
+			disburse(finance2, t3), models.CodeConflict, nil},
+		{"payment of an unknown tranche", active, workflows.UpdateConfirmPayment,
+			disburse(finance2, appID+"-9"), models.CodeNotFound, nil},
+		{"payment confirmed by the approver", t1Approved, workflows.UpdateConfirmPayment,
+			disburse(finance1, t1), models.CodeForbidden, nil},
+		{"payment without a bank reference", t1Approved, workflows.UpdateConfirmPayment,
+			workflows.DisbursementInput{Actor: finance2, TrancheID: t1, BankReference: "  "}, models.CodeInvalid, []string{"bank_reference"}},
+		{"payment confirmed twice", t1Paid, workflows.UpdateConfirmPayment,
+			disburse(finance1, t1), models.CodeConflict, nil},
+		{"payment failure without a reason", t1Paid, workflows.UpdateRecordFailure,
+			workflows.DisbursementInput{Actor: finance1, TrancheID: t1}, models.CodeInvalid, []string{"reason"}},
+		{"payment failure of a due tranche", active, workflows.UpdateRecordFailure,
+			workflows.DisbursementInput{Actor: finance1, TrancheID: t1, Reason: "returned"}, models.CodeConflict, nil},
+		// withdrawal and cancellation
+		{"withdrawal after a payment", t1Paid, workflows.UpdateWithdraw,
+			workflows.ActionInput{Actor: applicant}, models.CodeConflict, nil},
+		{"withdrawal by a non-member", inReview, workflows.UpdateWithdraw,
+			workflows.ActionInput{Actor: outsider}, models.CodeNotFound, nil},
+		{"withdrawal by an admin", inReview, workflows.UpdateWithdraw,
+			workflows.ActionInput{Actor: admin}, models.CodeForbidden, nil},
+		{"cancel without a reason", t1Paid, workflows.UpdateCancel,
+			workflows.ActionInput{Actor: admin}, models.CodeInvalid, []string{"reason"}},
+		{"cancel by an applicant", inReview, workflows.UpdateCancel,
+			workflows.ActionInput{Actor: applicant, Reason: "changed our minds"}, models.CodeForbidden, nil},
+		// reports
+		{"report before activation", approved, workflows.UpdateSubmitReport,
+			report(applicant, models.ReportInterim, "done"), models.CodeConflict, nil},
+		{"report by a non-member", active, workflows.UpdateSubmitReport,
+			report(outsider, models.ReportInterim, "done"), models.CodeNotFound, nil},
+		{"report without narrative", active, workflows.UpdateSubmitReport,
+			report(applicant, models.ReportInterim, " "), models.CodeInvalid, []string{"narrative"}},
+		{"report of an unknown kind", active, workflows.UpdateSubmitReport,
+			report(applicant, "monthly", "done"), models.CodeInvalid, []string{"kind"}},
+		{"final report before the interim report", active, workflows.UpdateSubmitReport,
+			report(applicant, models.ReportFinal, "done"), models.CodeConflict, nil},
+		{"final report before the interim is accepted", interimIn, workflows.UpdateSubmitReport,
+			report(applicant, models.ReportFinal, "done"), models.CodeConflict, nil},
+		{"second interim report awaiting assessment", interimIn, workflows.UpdateSubmitReport,
+			report(applicant, models.ReportInterim, "again"), models.CodeConflict, nil},
+		{"report id used before", interimIn, workflows.UpdateSubmitReport, workflows.ReportInput{
+			Actor: applicant, ReportID: "interim-1", Kind: models.ReportFinal, Narrative: "done",
+		}, models.CodeConflict, nil},
+		{"assessment by an applicant", interimIn, workflows.UpdateAssessReport,
+			assess(applicant, "interim-1"), models.CodeForbidden, nil},
+		{"assessment by a reviewer of a company in the group", interimIn, workflows.UpdateAssessReport,
+			assess(insider, "interim-1"), models.CodeForbidden, nil},
+		{"assessment of an unknown report", interimIn, workflows.UpdateAssessReport,
+			assess(reviewer1, "interim-9"), models.CodeNotFound, nil},
+		{"assessment without a decision", interimIn, workflows.UpdateAssessReport,
+			workflows.AssessInput{Actor: reviewer1, ReportID: "interim-1"}, models.CodeInvalid, []string{"decision"}},
+		{"final report accepted with tranche 2 unpaid", finalIn, workflows.UpdateAssessReport,
+			assess(admin, "final-1"), models.CodeConflict, nil},
+		{"assessment by a reviewer who declared a conflict", func(h *harness) {
+			conflicted(h)
+			interimIn(h)
+		}, workflows.UpdateAssessReport, assess(reviewer4, "interim-1"), models.CodeForbidden, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			tt.stage(h)
+			h.reject(tt.update, tt.in, tt.code, tt.fields...)
+			h.runAndStop()
+		})
+	}
+}
+
+func TestNextSteps(t *testing.T) {
+	type next struct {
+		action string
+		from   models.Role
+		by     time.Time // zero: no date
+	}
+	format := func(ns []next) string {
+		var out []string
+		for _, n := range ns {
+			s := n.action + " by " + string(n.from)
+			if !n.by.IsZero() {
+				s += " before " + n.by.Format(time.RFC3339)
+			}
+			out = append(out, s)
+		}
+		return fmt.Sprintf("%q", out)
+	}
+	tests := []struct {
+		name  string
+		stage func(h *harness) time.Time // returns the time of the deadline set by the stage, if any
+		want  func(deadline time.Time) []next
+	}{
+		{"in review", func(h *harness) time.Time { return start.Add(21 * day) }, func(d time.Time) []next {
+			return []next{{"review", models.RoleReviewer, d}}
+		}},
+		{"revision requested", func(h *harness) time.Time { return h.voteAll(models.RecommendRevise).Add(14 * day) }, func(d time.Time) []next {
+			return []next{{"submit_revision", models.RoleApplicant, d}}
+		}},
+		{"approved", func(h *harness) time.Time { return h.voteAll(models.RecommendApprove).Add(30 * day) }, func(d time.Time) []next {
+			return []next{{"accept_agreement", models.RoleApplicant, d}}
+		}},
+		{"active, tranche 1 due", func(h *harness) time.Time {
+			h.voteAll(models.RecommendApprove)
+			return h.accept().Add(180 * day)
+		}, func(d time.Time) []next {
+			return []next{{"approve_disbursement", models.RoleFinance, time.Time{}}, {"submit_interim_report", models.RoleApplicant, d}}
+		}},
+		{"active, tranche 1 approved", func(h *harness) time.Time {
+			h.voteAll(models.RecommendApprove)
+			d := h.accept().Add(180 * day)
+			h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
+			return d
+		}, func(d time.Time) []next {
+			return []next{{"confirm_payment", models.RoleFinance, time.Time{}}, {"submit_interim_report", models.RoleApplicant, d}}
+		}},
+		{"active, interim report awaiting assessment", func(h *harness) time.Time {
+			h.toActive(true, false)
+			h.submitReport(models.ReportInterim, "interim-1", 1)
+			return time.Time{}
+		}, func(time.Time) []next {
+			// Not the final report: it cannot be submitted before the interim one is accepted.
+			return []next{{"assess_interim_report", models.RoleReviewer, time.Time{}}}
+		}},
+		{"active, interim report accepted", func(h *harness) time.Time {
+			h.toActive(true, true)
+			return finalReportDue
+		}, func(d time.Time) []next {
+			return []next{{"submit_final_report", models.RoleApplicant, d}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			deadline := tt.stage(h)
+			h.inspect(func(st models.ApplicationState) {
+				var got []next
+				for _, n := range st.Next {
+					var by time.Time
+					if n.By != nil {
+						by = *n.By
+					}
+					got = append(got, next{n.Action, n.From, by})
+				}
+				if want := tt.want(deadline); !slices.EqualFunc(got, want, func(a, b next) bool {
+					return a.action == b.action && a.from == b.from && a.by.Equal(b.by)
+				}) {
+					t.Errorf("next = %s, want %s", format(got), format(want))
+				}
+			})
+			h.runAndStop()
+		})
+	}
+}

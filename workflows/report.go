@@ -90,6 +90,13 @@ func (a *application) validateAssess(in AssessInput) error {
 	if in.Actor.Role == models.RoleReviewer && a.s.Proposal.Group.Includes(in.Actor.Organisation) {
 		return forbiddenf("your organisation %q is part of the applicant group", in.Actor.Organisation)
 	}
+	if in.Actor.Role == models.RoleReviewer {
+		for _, c := range a.s.Conflicts {
+			if c.ReviewerID == in.Actor.UserID {
+				return forbiddenf("you declared a conflict of interest for this application")
+			}
+		}
+	}
 	r := a.report(in.ReportID)
 	if r == nil {
 		return notFoundf("report %s not found", in.ReportID)

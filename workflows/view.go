@@ -69,7 +69,7 @@ func NextSteps(s models.ApplicationState) []models.Next {
 		}
 		if d.InterimReport != nil && !reportIn(s, models.ReportInterim) {
 			add("submit_interim_report", models.RoleApplicant, d.InterimReport)
-		} else if d.FinalReport != nil && !reportIn(s, models.ReportFinal) && s.Settlement == nil {
+		} else if d.FinalReport != nil && !reportIn(s, models.ReportFinal) && s.Settlement == nil && finalReportOpen(s) {
 			add("submit_final_report", models.RoleApplicant, d.FinalReport)
 		}
 	}
@@ -86,4 +86,22 @@ func reportIn(s models.ApplicationState, kind models.ReportKind) bool {
 		}
 	}
 	return false
+}
+
+// finalReportOpen says, as the report validator does, whether the final
+// report may be submitted: where the plan pays a tranche on the interim
+// report, only once the interim report is accepted.
+func finalReportOpen(s models.ApplicationState) bool {
+	for _, p := range s.Rules.TranchePlan {
+		if p.Trigger == models.TriggerInterimReport {
+			var last models.ReportStatus
+			for _, r := range s.Reports {
+				if r.Kind == models.ReportInterim {
+					last = r.Status
+				}
+			}
+			return last == models.ReportAccepted
+		}
+	}
+	return true
 }
