@@ -35,8 +35,8 @@ type App struct {
 	Store    *store.Store
 	Temporal client.Client
 	Admin    User
-	// Check, if set, sees every response (e.g. to validate it against the
-	// OpenAPI document).
+	// Check sees every response; Start sets it to validate the response
+	// against the OpenAPI document.
 	Check func(t testing.TB, req *http.Request, resp *http.Response, body []byte)
 }
 
@@ -95,7 +95,9 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatalf("create admin: %v", err)
 	}
 	return &App{URL: hs.URL, Store: st, Temporal: tc,
-		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token}}
+		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},
+		// Every response of every integration test is held to the OpenAPI document.
+		Check: OpenAPIChecker(t, api.OpenAPI)}
 }
 
 // Response is an API answer.
