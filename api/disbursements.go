@@ -47,6 +47,21 @@ func toDisbursement(t models.TrancheRecord) Disbursement {
 		PaidAt: utc(t.PaidAt), BankReference: t.BankReference}
 }
 
+// DisbursementActionResponse answers a finance action: the disbursement as
+// it now stands and its application.
+type DisbursementActionResponse struct {
+	Disbursement Disbursement        `json:"disbursement"`
+	Application  ApplicationResponse `json:"application"`
+}
+
+// fromTranche is the disbursement view of a tranche of the workflow state.
+func fromTranche(applicationID, programmeID string, t models.Tranche) Disbursement {
+	return toDisbursement(models.TrancheRecord{ID: t.ID, ApplicationID: applicationID, ProgrammeID: programmeID,
+		Number: t.Number, TriggerKind: t.Trigger, AmountCents: t.AmountCents, Currency: t.Currency, Status: t.Status,
+		DueAt: t.DueAt, ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, PaidBy: t.PaidBy, PaidAt: t.PaidAt,
+		BankReference: t.BankReference})
+}
+
 var disbursementStatuses = map[string]bool{"scheduled": true, "due": true, "approved": true, "paid": true, "failed": true, "cancelled": true}
 
 func (s *Server) listDisbursements(c echo.Context) error {
@@ -54,6 +69,23 @@ func (s *Server) listDisbursements(c echo.Context) error {
 		ApplicationID: c.QueryParam("application_id")}
 	if f.Status != "" && !disbursementStatuses[f.Status] {
 		return invalidFields(models.FieldError{Field: "status", Message: "must be one of scheduled, due, approved, paid, failed, cancelled"})
+	}
+	var fields []models.FieldError
+	for _, q := range []struct {
+		name string
+		dst  **time.Time
+	}{{"due_from", &f.DueFrom}, {"due_to", &f.DueTo}} {
+		if v := c.QueryParam(q.name); v != "" {
+			d, fe := parseDate(q.name, v)
+			if fe != nil {
+				fields = append(fields, *fe)
+				continue
+			}
+			*q.dst = &d
+		}
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
 	}
 	rows, err := s.cfg.Store.Tranches(c.Request().Context(), f)
 	if err != nil {
@@ -101,7 +133,8 @@ func (s *Server) disbursementAction(c echo.Context, name string, req any, in wor
 	}
 	for _, tr := range st.Tranches {
 		if tr.ID == t.ID {
-			return c.JSON(http.StatusOK, map[string]any{"disbursement": tr, "application": toApplicationResponse(st)})
+			return c.JSON(http.StatusOK, DisbursementActionResponse{
+				Disbursement: fromTranche(st.ID, st.ProgrammeID, tr), Application: toApplicationResponse(st)})
 		}
 	}
 	return fmt.Errorf("tranche %s missing from application %s", t.ID, t.ApplicationID)

@@ -197,6 +197,21 @@ func TestLifecycleHappyPath(t *testing.T) {
 	if st.Tranches[0].Status != "due" || st.Tranches[1].Status != "scheduled" {
 		t.Fatalf("tranche statuses = %s/%s, want due/scheduled", st.Tranches[0].Status, st.Tranches[1].Status)
 	}
+	// Finance lists what is due, by date.
+	var due struct {
+		Items []struct{ ID string } `json:"items"`
+		Total int64                 `json:"total_cents"`
+	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	app.Must(t, 200, "GET", "/api/v1/disbursements?status=due&application_id="+st.ID+"&due_from="+today, w.finance1, nil).JSON(t, &due)
+	if len(due.Items) != 1 || due.Total != 400_000 {
+		t.Fatalf("due from today = %d items, %d cents; want tranche 1 of 400000", len(due.Items), due.Total)
+	}
+	app.Must(t, 200, "GET", "/api/v1/disbursements?application_id="+st.ID+"&due_to=2020-01-01", w.finance1, nil).JSON(t, &due)
+	if len(due.Items) != 0 {
+		t.Fatalf("due before 2020 = %d items, want none", len(due.Items))
+	}
+	app.Must(t, http.StatusUnprocessableEntity, "GET", "/api/v1/disbursements?due_from=yesterday", w.finance1, nil)
 	// Four eyes: the approver cannot confirm the payment.
 	tr1 := st.Tranches[0].ID
 	app.Must(t, 200, "POST", "/api/v1/disbursements/"+tr1+"/approval", w.finance1, nil)

@@ -125,6 +125,8 @@ type TrancheFilter struct {
 	Status        string
 	ProgrammeID   string
 	ApplicationID string
+	DueFrom       *time.Time // due at or after
+	DueTo         *time.Time // due before
 }
 
 // Tranches lists disbursements.
@@ -138,6 +140,12 @@ func (s *Store) Tranches(ctx context.Context, f TrancheFilter) ([]models.Tranche
 	}
 	if f.ApplicationID != "" {
 		q = q.Where("application_id = ?", f.ApplicationID)
+	}
+	if f.DueFrom != nil {
+		q = q.Where("due_at >= ?", *f.DueFrom)
+	}
+	if f.DueTo != nil {
+		q = q.Where("due_at < ?", *f.DueTo)
 	}
 	var out []models.TrancheRecord
 	if err := q.Order("application_id, number").Find(&out).Error; err != nil {
