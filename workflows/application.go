@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"reallabor/models"
@@ -42,6 +43,11 @@ const (
 	ActivityReleaseBudget = "ReleaseBudget"
 	ActivityRecordPayment = "RecordPayment"
 )
+
+// Register registers the application workflow under its stable name.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Application, workflow.RegisterOptions{Name: "Application"})
+}
 
 // WorkflowID is the deterministic id of an application's workflow.
 func WorkflowID(applicationID string) string { return "application-" + applicationID }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"log/slog"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"go.temporal.io/sdk/client"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,11 +26,7 @@ import (
 // one process, seeding a demo programme on first start.
 func (p *program) dev(ctx context.Context, args []string) error {
 	started := time.Now()
-	cfg, err := parseConfig("dev", args, p.getenv, p.stderr)
-	if err != nil {
-		return err
-	}
-	log, err := cfg.logger(p.stderr)
+	cfg, log, err := p.setup("dev", args)
 	if err != nil {
 		return err
 	}
@@ -113,13 +112,34 @@ func orNone(s string) string {
 	return s
 }
 
-// serve runs the HTTP API against an external Temporal and PostgreSQL.
-func (p *program) serve(ctx context.Context, args []string) error {
-	cfg, err := parseConfig("serve", args, p.getenv, p.stderr)
+// setup parses a subcommand's settings and builds its logger.
+func (p *program) setup(cmd string, args []string) (config, *slog.Logger, error) {
+	cfg, err := parseConfig(cmd, args, p.getenv, p.stderr)
 	if err != nil {
-		return err
+		return cfg, nil, err
 	}
 	log, err := cfg.logger(p.stderr)
+	return cfg, log, err
+}
+
+// connect opens the database and dials Temporal (both retried for a bounded
+// time); closeAll releases both.
+func connect(ctx context.Context, cfg config, log *slog.Logger) (*store.Store, client.Client, func(), error) {
+	st, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, tc, func() { tc.Close(); st.Close() }, nil
+}
+
+// serve runs the HTTP API against an external Temporal and PostgreSQL.
+func (p *program) serve(ctx context.Context, args []string) error {
+	cfg, log, err := p.setup("serve", args)
 	if err != nil {
 		return err
 	}
@@ -128,16 +148,11 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer l.Close()
-	st, err := openStore(ctx, cfg, log, false)
+	st, tc, closeAll, err := connect(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	tc, err := dialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
@@ -151,24 +166,15 @@ func (p *program) serve(ctx context.Context, args []string) error {
 
 // worker runs the Temporal worker until ctx ends.
 func (p *program) worker(ctx context.Context, args []string) error {
-	cfg, err := parseConfig("worker", args, p.getenv, p.stderr)
+	cfg, log, err := p.setup("worker", args)
 	if err != nil {
 		return err
 	}
-	log, err := cfg.logger(p.stderr)
+	st, tc, closeAll, err := connect(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, log, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	tc, err := dialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	w := newWorker(tc, st)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -181,11 +187,7 @@ func (p *program) worker(ctx context.Context, args []string) error {
 
 // migrate applies pending migrations.
 func (p *program) migrate(ctx context.Context, args []string) error {
-	cfg, err := parseConfig("migrate", args, p.getenv, p.stderr)
-	if err != nil {
-		return err
-	}
-	log, err := cfg.logger(p.stderr)
+	cfg, log, err := p.setup("migrate", args)
 	if err != nil {
 		return err
 	}

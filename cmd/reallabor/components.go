@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"reallabor/activities"
 	"reallabor/api"
@@ -85,7 +84,7 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 // newWorker registers the application workflow and its activities.
 func newWorker(c client.Client, st *store.Store) worker.Worker {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: "Application"})
+	workflows.Register(w)
 	(&activities.Ledger{Store: st}).Register(w)
 	return w
 }

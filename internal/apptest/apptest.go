@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"reallabor/activities"
 	"reallabor/api"
@@ -75,7 +74,7 @@ func StartWith(t testing.TB, opts Options) *App {
 	}
 	t.Cleanup(tc.Close)
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: "Application"})
+	workflows.Register(w)
 	if opts.Register != nil {
 		opts.Register(st, w)
 	} else {
