@@ -180,3 +180,75 @@ func TestDevSubmitAndSurviveRestart(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, d.out.String())
 }
+
+// TestDevOnEmbeddedSQLite runs dev on its defaults (no DATABASE_URL: the
+// embedded SQLite file) through approval, acceptance and a four-eyes payment,
+// and checks the demo seed: the same code and migrations as on PostgreSQL.
+func TestDevOnEmbeddedSQLite(t *testing.T) {
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir, "")
+	defer d.stop(t)
+	base := d.ep.HTTP
+	var progs struct {
+		Items []struct {
+			ID     string
+			Ledger struct {
+				Budget int64 `json:"budget_cents"`
+			}
+		}
+	}
+	if code := call(t, base, "GET", "/api/v1/programmes", adminToken, nil, &progs); code != 200 || len(progs.Items) != 1 {
+		t.Fatalf("GET /programmes = %d with %d programmes, want the seeded demo programme", code, len(progs.Items))
+	}
+	if !strings.Contains(d.out.String(), "Demo users") {
+		t.Fatalf("dev did not print the demo users:\n%s", d.out.String())
+	}
+	prog := progs.Items[0].ID
+	mk := func(name, role, org string) string {
+		var u struct{ Token string }
+		if code := call(t, base, "POST", "/api/v1/users", adminToken, map[string]any{"name": name, "role": role, "organisation": org}, &u); code != 201 {
+			t.Fatalf("create %s = %d", role, code)
+		}
+		return u.Token
+	}
+	applicant := mk("Anna", "applicant", "Cafe Mitte")
+	reviewers := []string{mk("R1", "reviewer", "Stadtwerke"), mk("R2", "reviewer", "IHK"), mk("R3", "reviewer", "Handwerkskammer")}
+	fin1, fin2 := mk("F1", "finance", "Stadtkasse"), mk("F2", "finance", "Stadtkasse")
+	var app struct {
+		ID       string
+		Status   string
+		Tranches []struct{ ID string }
+	}
+	code := call(t, base, "POST", "/api/v1/applications", applicant, map[string]any{
+		"programme_id": prog, "title": "Digitale Werkstatt", "requested_cents": 2_000_000, "total_cost_cents": 5_000_000,
+		"start_date": "2027-03-01", "end_date": "2027-11-30",
+		"group": map[string]any{"name": "Handwerk Nord", "members": []map[string]any{{"name": "Cafe Mitte"}}},
+		"payee": map[string]any{"name": "Cafe Mitte GmbH", "iban": "GB82WEST12345698765432"},
+	}, &app)
+	if code != 201 || app.Status != "in_review" {
+		t.Fatalf("submit = %d %s, want 201 in_review", code, app.Status)
+	}
+	for _, r := range reviewers {
+		call(t, base, "POST", "/api/v1/applications/"+app.ID+"/reviews", r,
+			map[string]any{"recommendation": "approve", "scores": map[string]int{"impact": 5, "feasibility": 4, "partnership": 4}}, &app)
+	}
+	if code := call(t, base, "POST", "/api/v1/applications/"+app.ID+"/acceptance", applicant, nil, &app); code != 200 || app.Status != "active" {
+		t.Fatalf("accept = %d %s, want 200 active", code, app.Status)
+	}
+	tr := app.Tranches[0].ID
+	if code := call(t, base, "POST", "/api/v1/disbursements/"+tr+"/approval", fin1, nil, nil); code != 200 {
+		t.Fatalf("approve disbursement = %d", code)
+	}
+	if code := call(t, base, "POST", "/api/v1/disbursements/"+tr+"/payment", fin2, map[string]any{"bank_reference": "B-1"}, nil); code != 200 {
+		t.Fatalf("pay = %d", code)
+	}
+	var l struct {
+		Reserved  int64 `json:"reserved_cents"`
+		Paid      int64 `json:"paid_cents"`
+		Available int64 `json:"available_cents"`
+	}
+	call(t, base, "GET", "/api/v1/programmes/"+prog+"/ledger", fin1, nil, &l)
+	if l.Paid != 800_000 || l.Reserved != 1_200_000 || l.Available != 500_000_00-2_000_000 {
+		t.Fatalf("ledger on SQLite = %+v, want paid 800000 reserved 1200000", l)
+	}
+}
