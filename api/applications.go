@@ -208,9 +208,11 @@ func scope(u models.User) store.Scope {
 	return store.Scope{}
 }
 
-// ApplicationResponse is an application as the API shows it.
+// ApplicationResponse is an application as the API shows it: the workflow's
+// state, with the rules shown as for programmes.
 type ApplicationResponse struct {
 	models.ApplicationState
+	Rules RulesView `json:"rules"`
 }
 
 func toApplicationResponse(st models.ApplicationState) ApplicationResponse {
@@ -226,7 +228,7 @@ func toApplicationResponse(st models.ApplicationState) ApplicationResponse {
 	if st.Next == nil {
 		st.Next = []models.Next{}
 	}
-	return ApplicationResponse{st}
+	return ApplicationResponse{ApplicationState: st, Rules: toRulesView(st.Rules)}
 }
 
 // ApplicationSummary is one row of a list.

@@ -98,13 +98,50 @@ func (r createProgrammeRequest) rules() models.Rules {
 	return out
 }
 
+// RulesView is how the API shows programme rules: durations in whole days,
+// as they are set.
+type RulesView struct {
+	Currency               string                   `json:"currency"`
+	BudgetCents            int64                    `json:"budget_cents"`
+	MaxGrantCents          int64                    `json:"max_grant_cents"`
+	FundingRatePercent     int                      `json:"funding_rate_percent"`
+	DeMinimisCeilingCents  int64                    `json:"de_minimis_ceiling_cents"`
+	ReviewersRequired      int                      `json:"reviewers_required"`
+	Criteria               []models.Criterion       `json:"criteria"`
+	ScoreMin               int                      `json:"score_min"`
+	ScoreMax               int                      `json:"score_max"`
+	ApprovalThresholdMilli int                      `json:"approval_threshold_milli"`
+	MaxRevisionRounds      int                      `json:"max_revision_rounds"`
+	ReviewDeadlineDays     int                      `json:"review_deadline_days"`
+	ReviewReminderDays     int                      `json:"review_reminder_days"`
+	RevisionDeadlineDays   int                      `json:"revision_deadline_days"`
+	AcceptanceDeadlineDays int                      `json:"acceptance_deadline_days"`
+	AcceptanceReminderDays int                      `json:"acceptance_reminder_days"`
+	InterimReportAfterDays int                      `json:"interim_report_after_days"`
+	FinalReportAfterDays   int                      `json:"final_report_after_days"`
+	ReportReminderDays     int                      `json:"report_reminder_days"`
+	TranchePlan            []models.TranchePlanItem `json:"tranche_plan"`
+}
+
+func toRulesView(r models.Rules) RulesView {
+	d := func(v time.Duration) int { return int(v / (24 * time.Hour)) }
+	return RulesView{Currency: r.Currency, BudgetCents: r.BudgetCents, MaxGrantCents: r.MaxGrantCents,
+		FundingRatePercent: r.FundingRatePercent, DeMinimisCeilingCents: r.DeMinimisCeilingCents,
+		ReviewersRequired: r.ReviewersRequired, Criteria: r.Criteria, ScoreMin: r.ScoreMin, ScoreMax: r.ScoreMax,
+		ApprovalThresholdMilli: r.ApprovalThresholdMilli, MaxRevisionRounds: r.MaxRevisionRounds,
+		ReviewDeadlineDays: d(r.ReviewDeadline), ReviewReminderDays: d(r.ReviewReminder),
+		RevisionDeadlineDays: d(r.RevisionDeadline), AcceptanceDeadlineDays: d(r.AcceptanceDeadline),
+		AcceptanceReminderDays: d(r.AcceptanceReminder), InterimReportAfterDays: d(r.InterimReportAfter),
+		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan}
+}
+
 // ProgrammeResponse is a programme with its rules and ledger.
 type ProgrammeResponse struct {
-	ID       string       `json:"id"`
-	Name     string       `json:"name"`
-	Status   string       `json:"status"`
-	Currency string       `json:"currency"`
-	Rules    models.Rules `json:"rules"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Status   string    `json:"status"`
+	Currency string    `json:"currency"`
+	Rules    RulesView `json:"rules"`
 	// Ledger is shown to admins and finance only.
 	Ledger    *Ledger   `json:"ledger,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -130,7 +167,7 @@ func toProgrammeResponse(p models.Programme) ProgrammeResponse {
 	var rules models.Rules
 	_ = json.Unmarshal([]byte(p.RulesJSON), &rules)
 	l := toLedger(p)
-	return ProgrammeResponse{ID: p.ID, Name: p.Name, Status: p.Status, Currency: p.Currency, Rules: rules,
+	return ProgrammeResponse{ID: p.ID, Name: p.Name, Status: p.Status, Currency: p.Currency, Rules: toRulesView(rules),
 		Ledger: &l, CreatedAt: p.CreatedAt.UTC()}
 }
 
