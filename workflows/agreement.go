@@ -29,7 +29,16 @@ func (a *application) validateAccept(in ActionInput) error {
 func (a *application) handleAccept(ctx workflow.Context, in ActionInput) error {
 	now := a.now(ctx)
 	a.s.Deadlines.Acceptance = nil
-	a.s.Deadlines.InterimReport = at(now.Add(a.s.Rules.InterimReportAfter))
+	interim := now.Add(a.s.Rules.InterimReportAfter)
+	// Version 1: a project that ends before the interim report would be due
+	// reports at its midpoint instead, so the interim report never falls due
+	// after the final one. Histories recorded before keep the old deadline.
+	if workflow.GetVersion(ctx, "interim-report-within-project", workflow.DefaultVersion, 1) >= 1 {
+		if end := a.s.Proposal.EndDate; end.After(now) && interim.After(end) {
+			interim = now.Add(end.Sub(now) / 2)
+		}
+	}
+	a.s.Deadlines.InterimReport = at(interim)
 	final := a.s.Proposal.EndDate.Add(a.s.Rules.FinalReportAfter)
 	if !final.After(now) {
 		final = now.Add(a.s.Rules.FinalReportAfter)

@@ -16,22 +16,28 @@ import (
 // that is not guarded by workflow.GetVersion fails here. Record them anew with
 // `go test ./api/ -run 'TestLifecycle' -record-histories`.
 func TestReplayRecordedLifecycles(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"cancellation", "happy_path", "rejection", "revision_loop", "settlement_repayment", "waitlist_promotion", "withdrawal"}
-	have := map[string]bool{}
-	for _, f := range files {
-		have[filepath.Base(f[:len(f)-len(".json")])] = true
-	}
-	for _, name := range want {
-		if !have[name] {
-			t.Errorf("testdata/%s.json missing: every complete lifecycle must be recorded", name)
+	// testdata/*.json are recorded by the current code; testdata/v0/ by the
+	// code before "interim-report-within-project" (version 1): running
+	// workflows of every version must still replay.
+	var files []string
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0")} {
+		found, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		have := map[string]bool{}
+		for _, f := range found {
+			have[filepath.Base(f[:len(f)-len(".json")])] = true
+		}
+		for _, name := range []string{"cancellation", "happy_path", "rejection", "revision_loop", "settlement_repayment", "waitlist_promotion", "withdrawal"} {
+			if !have[name] {
+				t.Errorf("%s/%s.json missing: every complete lifecycle must be recorded", dir, name)
+			}
+		}
+		files = append(files, found...)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(f, func(t *testing.T) {
 			hist, err := client.HistoryFromJSON(mustOpen(t, f), client.HistoryJSONOptions{})
 			if err != nil {
 				t.Fatalf("read %s: %v", f, err)
