@@ -16,7 +16,7 @@ import (
 )
 
 // schema is the EPC SEPA Credit Transfer schema, copied from
-// /work/shared/schemas so the test needs nothing outside the repository.
+// the EPC publication so the test needs nothing outside the repository.
 const schema = "testdata/pain.001.001.09-EPC-SCT-2023.xsd"
 
 // longReference is longer than the 140 characters of RmtInf/Ustrd.
