@@ -166,7 +166,9 @@ func (s *Server) recordFailure(c echo.Context) error {
 
 // exportDisbursements writes approved, unpaid disbursements as a SEPA
 // credit-transfer file (pain.001.001.09) or CSV, one programme (the debtor
-// account) per file.
+// account) per file. Each export is a batch: the disbursements it carries are
+// recorded, so the next export cannot carry (and the bank cannot pay) them
+// again; ?batch=<id> downloads an earlier batch again, with the same message id.
 func (s *Server) exportDisbursements(c echo.Context) error {
 	format := c.QueryParam("format")
 	if format == "" {
@@ -175,31 +177,51 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	if format != "sepa" && format != "csv" {
 		return invalidFields(models.FieldError{Field: "format", Message: "must be sepa or csv"})
 	}
-	programmeID := c.QueryParam("programme_id")
 	ctx := c.Request().Context()
-	rows, err := s.cfg.Store.Tranches(ctx, store.TrancheFilter{Status: string(models.TrancheApproved), ProgrammeID: programmeID})
-	if err != nil {
-		return err
-	}
-	if len(rows) == 0 {
-		return problem(http.StatusNotFound, "no approved, unpaid disbursements to export")
-	}
-	if programmeID == "" {
-		for _, r := range rows[1:] {
-			if r.ProgrammeID != rows[0].ProgrammeID {
-				return invalidFields(models.FieldError{Field: "programme_id", Message: "approved disbursements span several programmes: name one"})
+	batchID := c.QueryParam("batch")
+	var rows []models.TrancheRecord
+	var err error
+	if batchID != "" {
+		if rows, err = s.cfg.Store.ExportBatch(ctx, batchID); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return problem(http.StatusNotFound, "no such export batch")
+		}
+	} else {
+		programmeID := c.QueryParam("programme_id")
+		if programmeID == "" {
+			approved, err := s.cfg.Store.Tranches(ctx, store.TrancheFilter{Status: string(models.TrancheApproved)})
+			if err != nil {
+				return err
+			}
+			for _, r := range approved {
+				if programmeID != "" && r.ProgrammeID != programmeID {
+					return invalidFields(models.FieldError{Field: "programme_id", Message: "approved disbursements span several programmes: name one"})
+				}
+				programmeID = r.ProgrammeID
 			}
 		}
-		programmeID = rows[0].ProgrammeID
+		id, _ := uuid.NewV7()
+		batchID = "RL" + shortID(id.String())
+		rows, err = s.cfg.Store.ClaimForExport(ctx, programmeID, batchID, userOf(c).ID, s.cfg.Now().UTC())
+		if errors.Is(err, store.ErrExportRace) {
+			return problem(http.StatusConflict, "another export is running: try again")
+		}
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return problem(http.StatusNotFound, "no approved disbursements that have not been exported yet")
+		}
 	}
-	prog, err := s.cfg.Store.Programme(ctx, programmeID)
+	prog, err := s.cfg.Store.Programme(ctx, rows[0].ProgrammeID)
 	if err != nil {
 		return err
 	}
 	now := s.cfg.Now().UTC()
-	msgID, _ := uuid.NewV7()
 	batch := paymentfile.Batch{
-		MessageID: "RL" + shortID(msgID.String()), CreatedAt: now, ExecutionDate: now,
+		MessageID: batchID, CreatedAt: now, ExecutionDate: now,
 		Debtor: paymentfile.Debtor{Name: prog.DebtorName, IBAN: prog.DebtorIBAN, BIC: prog.DebtorBIC},
 	}
 	for _, r := range rows {
@@ -213,6 +235,7 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 			Currency: r.Currency, Reference: fmt.Sprintf("%s tranche %d %s", prog.Name, r.Number, app.Title),
 		})
 	}
+	c.Response().Header().Set("Export-Batch", batchID)
 	if format == "csv" {
 		b, err := paymentfile.CSV(batch)
 		if errors.Is(err, paymentfile.ErrInvalidBatch) {
@@ -221,7 +244,7 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="disbursements.csv"`)
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.csv"`)
 		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
 	}
 	if prog.DebtorIBAN == "" {
@@ -234,7 +257,7 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="pain.001.xml"`)
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.xml"`)
 	return c.Blob(http.StatusOK, "application/xml", b)
 }
 

@@ -560,8 +560,12 @@ func TestSEPAExport(t *testing.T) {
 		byIBAN[payees[d.ApplicationID]] += d.AmountCents
 	}
 
+	var batch string
 	t.Run("sepa", func(t *testing.T) {
 		r := app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/export?format=sepa", f.finance, nil)
+		batch = r.Header.Get("Export-Batch")
+		// Never pay twice: a second export carries nothing already exported.
+		app.Must(t, http.StatusNotFound, "GET", "/api/v1/disbursements/export?format=sepa", f.finance, nil)
 		if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "xml") {
 			t.Errorf("Content-Type = %q, want XML", ct)
 		}
@@ -611,7 +615,8 @@ func TestSEPAExport(t *testing.T) {
 	})
 
 	t.Run("csv", func(t *testing.T) {
-		r := app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/export?format=csv", f.finance, nil)
+		// The same batch again, as CSV (for the books).
+		r := app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/export?format=csv&batch="+batch, f.finance, nil)
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Errorf("Content-Type = %q, want text/csv", ct)
 		}

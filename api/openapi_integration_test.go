@@ -160,7 +160,7 @@ func TestOpenAPIIntegration(t *testing.T) {
 	get(admin, "/api/v1/disbursements?application_id="+url.QueryEscape(a.ID))
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/approval", map[string]any{"comment": "checked"})
 	get(fin1, "/api/v1/disbursements/export?format=csv&programme_id="+url.QueryEscape(prog))
-	get(fin1, "/api/v1/disbursements/export")
+	problem(http.StatusNotFound, "GET", "/api/v1/disbursements/export", fin1, nil) // already exported
 	post(http.StatusOK, fin2, "/api/v1/disbursements/"+tr1+"/payment", map[string]any{"bank_reference": "BANK-0001"})
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/failure", map[string]any{"reason": "returned: account closed"})
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/approval", nil)

@@ -59,6 +59,17 @@ func (a *application) promote(ctx workflow.Context) error {
 	return a.transition(ctx, models.StatusApproved, "promoted_from_waitlist", system, "")
 }
 
+// inPayment names a tranche finance has approved but not yet confirmed or
+// failed: its money may be on its way to the bank.
+func (a *application) inPayment() (models.Tranche, bool) {
+	for _, t := range a.s.Tranches {
+		if t.Status == models.TrancheApproved {
+			return t, true
+		}
+	}
+	return models.Tranche{}, false
+}
+
 func (a *application) paidAny() bool {
 	for _, t := range a.s.Tranches {
 		if t.Status == models.TranchePaid {
@@ -78,15 +89,19 @@ func (a *application) validateWithdraw(in ActionInput) error {
 	if a.paidAny() {
 		return conflictf("money has been paid out; ask the programme admin to cancel instead")
 	}
+	if t, ok := a.inPayment(); ok {
+		return conflictf("tranche %d is approved for payment: finance must confirm or fail it first", t.Number)
+	}
 	return nil
 }
 
 func (a *application) handleWithdraw(ctx workflow.Context, in ActionInput) error {
-	a.s.Reason = in.Reason
-	a.stopTranches()
+	// Release first: if it fails, nothing has changed and the action can be retried.
 	if err := a.release(ctx, "withdrawal", true, 0); err != nil {
 		return err
 	}
+	a.s.Reason = in.Reason
+	a.stopTranches()
 	return a.transition(ctx, models.StatusWithdrawn, "withdrawn", in.Actor, in.Reason)
 }
 
@@ -100,18 +115,21 @@ func (a *application) validateCancel(in ActionInput) error {
 	if strings.TrimSpace(in.Reason) == "" {
 		return invalid(models.FieldError{Field: "reason", Message: "is required"})
 	}
+	if t, ok := a.inPayment(); ok {
+		return conflictf("tranche %d is approved for payment: finance must confirm or fail it first", t.Number)
+	}
 	return nil
 }
 
 // handleCancel ends the application for cause: unpaid budget goes back to the
 // fund, money paid out is demanded back.
 func (a *application) handleCancel(ctx workflow.Context, in ActionInput) error {
-	a.s.Reason = in.Reason
-	a.stopTranches()
-	a.s.RepaymentCents = a.s.PaidCents
 	if err := a.release(ctx, "cancellation", true, 0); err != nil {
 		return err
 	}
+	a.s.Reason = in.Reason
+	a.stopTranches()
+	a.s.RepaymentCents = a.s.PaidCents
 	return a.transition(ctx, models.StatusCancelled, "cancelled", in.Actor, in.Reason)
 }
 

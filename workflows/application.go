@@ -192,8 +192,12 @@ func (a *application) emit(ctx workflow.Context, kind string, from models.Status
 }
 
 func localCtx(ctx workflow.Context) workflow.Context {
+	// A database that is down must delay the application, never fail it:
+	// attempts are short, retries go on for a day (the SDK turns long
+	// backoffs into durable timers).
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,

@@ -1077,10 +1077,6 @@ func TestWithdrawBeforePayment(t *testing.T) {
 		{"revision requested", fund, func(h *harness) { h.voteAll(models.RecommendRevise) }, models.StatusRevisionRequested, 0, ""},
 		{"waitlisted", requested - 1, func(h *harness) { h.voteAll(models.RecommendApprove) }, models.StatusWaitlisted, requested, models.TrancheCancelled},
 		{"approved", fund, func(h *harness) { h.voteAll(models.RecommendApprove) }, models.StatusApproved, requested, models.TrancheCancelled},
-		{"active, tranche 1 approved", fund, func(h *harness) {
-			h.toActive(false, false)
-			h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
-		}, models.StatusActive, requested, models.TrancheCancelled},
 		{"active, payment returned", fund, func(h *harness) {
 			h.toActive(true, false)
 			h.ok(workflows.UpdateRecordFailure, workflows.DisbursementInput{Actor: finance1, TrancheID: t1, Reason: "returned"})
@@ -1401,6 +1397,10 @@ func TestValidatorRejections(t *testing.T) {
 		// withdrawal and cancellation
 		{"withdrawal after a payment", t1Paid, workflows.UpdateWithdraw,
 			workflows.ActionInput{Actor: applicant}, models.CodeConflict, nil},
+		{"withdrawal while a payment is on its way", t1Approved, workflows.UpdateWithdraw,
+			workflows.ActionInput{Actor: applicant}, models.CodeConflict, nil},
+		{"cancel while a payment is on its way", t1Approved, workflows.UpdateCancel,
+			workflows.ActionInput{Actor: admin, Reason: "project abandoned"}, models.CodeConflict, nil},
 		{"withdrawal by a non-member", inReview, workflows.UpdateWithdraw,
 			workflows.ActionInput{Actor: outsider}, models.CodeNotFound, nil},
 		{"withdrawal by an admin", inReview, workflows.UpdateWithdraw,

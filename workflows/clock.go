@@ -48,10 +48,10 @@ func (a *application) alarms() []alarm {
 		}
 		if d.Acceptance != nil {
 			out = append(out, alarm{*d.Acceptance, func(ctx workflow.Context) error {
-				a.stopTranches()
 				if err := a.release(ctx, "lapse", true, 0); err != nil {
 					return err
 				}
+				a.stopTranches()
 				return a.transition(ctx, models.StatusLapsed, "lapsed", system, "agreement not accepted before the deadline")
 			}})
 		}

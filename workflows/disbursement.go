@@ -84,14 +84,17 @@ func (a *application) validateConfirmPayment(in DisbursementInput) error {
 // attempt, so a retried activity can never pay twice.
 func (a *application) handleConfirmPayment(ctx workflow.Context, in DisbursementInput) error {
 	t, _ := a.tranche(in.TrancheID)
-	t.Attempts++
+	// The attempt number keys the ledger entry; it is only counted once the
+	// ledger has the payment, so a failed call retried books the same entry.
+	attempt := t.Attempts + 1
 	var res models.PaymentResult
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityRecordPayment, models.PaymentInput{
-		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, TrancheID: t.ID, Attempt: t.Attempts,
+		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, TrancheID: t.ID, Attempt: attempt,
 		AmountCents: t.AmountCents, At: a.now(ctx),
 	}).Get(ctx, &res); err != nil {
 		return err
 	}
+	t.Attempts = attempt
 	t.Status = models.TranchePaid
 	t.PaidBy = in.Actor.UserID
 	t.PaidAt = at(a.now(ctx))

@@ -128,13 +128,13 @@ func (a *application) handleAssess(ctx workflow.Context, in AssessInput) error {
 		r.Status = models.ReportChangesRequested
 		return a.emit(ctx, string(r.Kind)+"_report_changes_requested", "", in.Actor, r.ID)
 	}
-	r.Status = models.ReportAccepted
-	if r.Kind == models.ReportInterim {
-		a.s.Deadlines.InterimReport = nil
-		a.trigger(now, models.TriggerInterimReport)
-		return a.emit(ctx, "interim_report_accepted", "", in.Actor, r.ID)
+	if r.Kind == models.ReportFinal {
+		return a.settle(ctx, in.Actor, r)
 	}
-	return a.settle(ctx, in.Actor, r)
+	r.Status = models.ReportAccepted
+	a.s.Deadlines.InterimReport = nil
+	a.trigger(now, models.TriggerInterimReport)
+	return a.emit(ctx, "interim_report_accepted", "", in.Actor, r.ID)
 }
 
 // settle recomputes the grant from the accepted actual costs: the retained
@@ -142,6 +142,14 @@ func (a *application) handleAssess(ctx workflow.Context, in AssessInput) error {
 // reservation that will never be paid goes back to the fund.
 func (a *application) settle(ctx workflow.Context, actor models.Actor, r *models.Report) error {
 	s := models.Settle(a.s.GrantedCents, a.s.PaidCents, r.ActualCostsCents, a.s.Rules.FundingRatePercent)
+	// Release first (idempotent by key): if it fails, nothing has changed and
+	// the assessment can be retried.
+	if s.ReleasedCents > 0 {
+		if err := a.release(ctx, "settlement", false, s.ReleasedCents); err != nil {
+			return err
+		}
+	}
+	r.Status = models.ReportAccepted
 	a.s.Settlement = &s
 	a.s.RepaymentCents = s.RepaymentCents
 	a.s.Deadlines.FinalReport = nil
@@ -155,11 +163,6 @@ func (a *application) settle(ctx workflow.Context, actor models.Actor, r *models
 		}
 	}
 	a.trigger(a.now(ctx), models.TriggerFinalReport)
-	if s.ReleasedCents > 0 {
-		if err := a.release(ctx, "settlement", false, s.ReleasedCents); err != nil {
-			return err
-		}
-	}
 	if err := a.emit(ctx, "final_report_accepted", "", actor, r.ID); err != nil {
 		return err
 	}

@@ -160,3 +160,45 @@ func TestProjectionKeepsNewestState(t *testing.T) {
 		}
 	})
 }
+
+func TestExportClaimsEachApprovalOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 1000)
+		app := p.ID + "e"
+		approvedAt := time.Date(2027, 2, 1, 10, 0, 0, 123456000, time.UTC)
+		project := func(seq int64, status models.TrancheStatus, approved *time.Time) {
+			now := time.Now().UTC()
+			storetest.Must(t, st.Project(ctx, models.ProjectInput{
+				State: models.ApplicationState{ID: app, ProgrammeID: p.ID, Status: models.StatusActive, Seq: seq, SubmittedAt: now, UpdatedAt: now,
+					Proposal: models.Proposal{Title: "t", Group: models.Group{Name: "g", Members: []models.Member{{Name: "m"}}}},
+					Tranches: []models.Tranche{{ID: app + "-1", Number: 1, AmountCents: 400, Currency: "EUR", Status: status, ApprovedAt: approved}}},
+				Event: models.Event{Seq: seq, Kind: "k", At: now},
+			}))
+		}
+		project(1, models.TrancheApproved, &approvedAt)
+		first, err := st.ClaimForExport(ctx, p.ID, "B1", "fin", time.Now())
+		storetest.Must(t, err)
+		if len(first) != 1 {
+			t.Fatalf("first export claimed %d tranches, want 1", len(first))
+		}
+		again, err := st.ClaimForExport(ctx, p.ID, "B2", "fin", time.Now())
+		storetest.Must(t, err)
+		if len(again) != 0 {
+			t.Fatalf("second export claimed %d tranches, want none (already exported)", len(again))
+		}
+		batch, err := st.ExportBatch(ctx, "B1")
+		storetest.Must(t, err)
+		if len(batch) != 1 || batch[0].ID != app+"-1" {
+			t.Fatalf("batch B1 = %+v, want the one tranche", batch)
+		}
+		// The payment failed and finance approved it again: a new approval, a new export.
+		reapproved := approvedAt.Add(48 * time.Hour)
+		project(2, models.TrancheApproved, &reapproved)
+		third, err := st.ClaimForExport(ctx, p.ID, "B3", "fin", time.Now())
+		storetest.Must(t, err)
+		if len(third) != 1 {
+			t.Fatalf("export after re-approval claimed %d tranches, want 1", len(third))
+		}
+	})
+}

@@ -230,3 +230,50 @@ func (s *Store) User(ctx context.Context, id string) (models.User, error) {
 	}
 	return u, nil
 }
+
+// ClaimForExport selects the approved tranches no payment file has carried
+// yet (optionally of one programme) and records them under batchID, in one
+// transaction: two exports running at once never carry the same approval.
+func (s *Store) ClaimForExport(ctx context.Context, programmeID, batchID, userID string, at time.Time) ([]models.TrancheRecord, error) {
+	var out []models.TrancheRecord
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&models.TrancheRecord{}).Where("status = ? AND approved_at IS NOT NULL", models.TrancheApproved).
+			Where("NOT EXISTS (SELECT 1 FROM payment_exports e WHERE e.tranche_id = tranches.id AND e.approved_at = tranches.approved_at)")
+		if programmeID != "" {
+			q = q.Where("programme_id = ?", programmeID)
+		}
+		if err := q.Order("programme_id, application_id, number").Find(&out).Error; err != nil {
+			return err
+		}
+		for _, t := range out {
+			res := tx.Exec(`INSERT INTO payment_exports (tranche_id, approved_at, batch_id, exported_by, created_at)
+				SELECT id, approved_at, ?, ?, ? FROM tranches WHERE id = ? ON CONFLICT DO NOTHING`, batchID, userID, at, t.ID)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("tranche %s: %w", t.ID, ErrExportRace)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim disbursements for export: %w", err)
+	}
+	return out, nil
+}
+
+// ExportBatch returns the tranches an earlier payment file carried.
+func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.TrancheRecord, error) {
+	var out []models.TrancheRecord
+	err := s.DB.WithContext(ctx).Model(&models.TrancheRecord{}).
+		Where("id IN (SELECT tranche_id FROM payment_exports WHERE batch_id = ?)", batchID).
+		Order("programme_id, application_id, number").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("export batch %s: %w", batchID, err)
+	}
+	return out, nil
+}
+
+// ErrExportRace says another export claimed a tranche at the same moment.
+var ErrExportRace = errors.New("claimed by a concurrent export")
