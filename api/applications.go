@@ -203,7 +203,7 @@ func (s *Server) query(ctx context.Context, id string, viewer models.Actor) (mod
 // scope is what the user may see: applicants only their group's applications.
 func scope(u models.User) store.Scope {
 	if u.Role == RoleApplicant {
-		return store.Scope{Organisation: u.Organisation}
+		return store.Scope{Restricted: true, Organisation: u.Organisation}
 	}
 	return store.Scope{}
 }
@@ -333,8 +333,9 @@ func (s *Server) getHistory(c echo.Context) error {
 	for _, e := range evs {
 		h := HistoryEntry{Seq: e.Seq, Kind: e.Kind, From: e.FromStatus, To: e.ToStatus, Actor: e.ActorName,
 			Role: e.ActorRole, Detail: e.Detail, At: e.At.UTC()}
-		// Who reviewed and how is for admins and the board, not applicants or finance.
-		if (u.Role == RoleApplicant || u.Role == RoleFinance) && (e.Kind == "review_submitted" || e.Kind == "conflict_declared") {
+		// Who reviewed and how is for admins; a reviewer sees its own entries
+		// (the live state shows the others' votes once the round is decided).
+		if (e.Kind == "review_submitted" || e.Kind == "conflict_declared") && u.Role != RoleAdmin && e.ActorID != u.ID {
 			h.Actor, h.Detail = "steering board", ""
 		}
 		out = append(out, h)

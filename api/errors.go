@@ -29,7 +29,11 @@ type Problem struct {
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
 
 func problem(status int, detail string, fields ...models.FieldError) *Problem {
-	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+	title := http.StatusText(status)
+	if status == 499 {
+		title = "Client Closed Request"
+	}
+	return &Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Errors: fields}
 }
 
 func invalidFields(fields ...models.FieldError) *Problem {
@@ -43,7 +47,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := s.toProblem(err)
-	if p.Status >= 500 {
+	if p.Status == 499 {
+		s.log.Info("client closed request", "method", c.Request().Method, "path", c.Path())
+	} else if p.Status >= 500 {
 		if p.Status == http.StatusServiceUnavailable {
 			c.Response().Header().Set("Retry-After", "5")
 			s.log.Warn("dependency unavailable", "method", c.Request().Method, "path", c.Path(), "error", err)
@@ -117,6 +123,14 @@ func (s *Server) toProblem(err error) *Problem {
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	if errors.As(err, &exhausted) {
+		return problem(http.StatusServiceUnavailable, "too many actions on this application at once; retry shortly")
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads the answer.
+		return problem(499, "client closed request")
+	}
 	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "connection refused") {
 		return problem(http.StatusServiceUnavailable, "the workflow engine is not reachable; retry shortly")

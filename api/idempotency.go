@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +16,21 @@ import (
 )
 
 const idempotencyHeader = "Idempotency-Key"
+
+// redactSecrets keeps a new user's token out of the stored response: tokens
+// are shown once and stored only hashed. A replay answers without it.
+func redactSecrets(route string, body []byte) string {
+	if route != "/api/v1/users" {
+		return string(body)
+	}
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return string(body)
+	}
+	delete(m, "token")
+	out, _ := json.Marshal(m)
+	return string(out)
+}
 
 // capture keeps a copy of what a handler writes.
 type capture struct {
@@ -74,6 +91,8 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if herr != nil {
 			s.handleError(herr, c)
 		}
+		// The outcome is stored even if the client has gone away meanwhile.
+		ctx = context.WithoutCancel(ctx)
 		status := c.Response().Status
 		if status >= 500 || status == http.StatusConflict && herr != nil {
 			// Let the client retry with the same key.
@@ -81,7 +100,8 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return nil
 		}
 		return s.cfg.Store.CompleteIdempotencyKey(ctx, store.IdempotencyRecord{UserID: u.ID, Key: key,
-			StatusCode: status, Response: w.buf.String(), ContentType: c.Response().Header().Get(echo.HeaderContentType),
-			Location: c.Response().Header().Get(echo.HeaderLocation)})
+			StatusCode: status, Response: redactSecrets(c.Path(), w.buf.Bytes()),
+			ContentType: c.Response().Header().Get(echo.HeaderContentType),
+			Location:    c.Response().Header().Get(echo.HeaderLocation)})
 	}
 }

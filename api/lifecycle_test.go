@@ -178,6 +178,16 @@ func TestLifecycleHappyPath(t *testing.T) {
 		t.Fatalf("after submission status = %s, want in_review", st.Status)
 	}
 	st = w.vote(t, st.ID, "approve", 5)
+	// A reviewer's history names its own vote, never another reviewer's.
+	var trail struct {
+		Items []struct{ Kind, Actor, Detail string } `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID+"/history", w.reviewers[1], nil).JSON(t, &trail)
+	for _, e := range trail.Items {
+		if e.Kind == "review_submitted" && e.Actor != w.reviewers[1].Name && (e.Actor != "steering board" || e.Detail != "") {
+			t.Errorf("reviewer 2 sees %+v in the history, want other votes anonymous", e)
+		}
+	}
 	if st.Status != "approved" || st.GrantedCents != 1_000_001 {
 		t.Fatalf("after three approvals status=%s granted=%d, want approved 1000001", st.Status, st.GrantedCents)
 	}

@@ -212,3 +212,24 @@ func waitStatus(t *testing.T, w *world, id, status string) appState {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestUserTokenShownOnce: a replayed POST /users answers without the token,
+// and no token is kept in the clear for the replay.
+func TestUserTokenShownOnce(t *testing.T) {
+	app := apptest.Start(t)
+	body := map[string]any{"name": "Rita", "role": "reviewer", "organisation": "Stadtwerke"}
+	var first, replay struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/users", app.Admin, body, "Idempotency-Key", "rita-1").JSON(t, &first)
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/users", app.Admin, body, "Idempotency-Key", "rita-1").JSON(t, &replay)
+	if first.Token == "" || replay.ID != first.ID || replay.Token != "" {
+		t.Fatalf("first = %+v, replay = %+v; want one user, the token only in the first answer", first, replay)
+	}
+	var stored int64
+	if err := app.Store.DB.Raw("SELECT count(*) FROM idempotency_keys WHERE response LIKE ?", "%"+first.Token+"%").Scan(&stored).Error; err != nil || stored != 0 {
+		t.Fatalf("token found in %d stored responses (%v), want none", stored, err)
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/me", apptest.User{Token: first.Token}, nil)
+}

@@ -57,6 +57,9 @@ type Deadlines struct {
 	Acceptance    *time.Time `json:"acceptance,omitempty"`
 	InterimReport *time.Time `json:"interim_report,omitempty"`
 	FinalReport   *time.Time `json:"final_report,omitempty"`
+	// WaitlistCheck is when a waitlisted application next asks the ledger
+	// whether its grant has been reserved (in case a promotion signal was lost).
+	WaitlistCheck *time.Time `json:"waitlist_check,omitempty"`
 }
 
 // Reminders records which reminders and escalations went out, so a timer never

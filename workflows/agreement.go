@@ -55,6 +55,7 @@ func (a *application) promote(ctx workflow.Context) error {
 	if a.s.Status != models.StatusWaitlisted {
 		return nil
 	}
+	a.s.Deadlines.WaitlistCheck = nil
 	a.openAcceptance(ctx)
 	return a.transition(ctx, models.StatusApproved, "promoted_from_waitlist", system, "")
 }

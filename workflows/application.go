@@ -75,6 +75,10 @@ type application struct {
 	s        models.ApplicationState
 	mu       workflow.Mutex
 	promoted bool
+	// healWaitlist: version 1 of "waitlist-self-heal" — a waitlisted
+	// application checks the ledger daily, so a lost promotion signal
+	// cannot leave it waiting on a reservation it already holds.
+	healWaitlist bool
 }
 
 // Application is the workflow of one application, submission to closure.
@@ -114,6 +118,7 @@ func (a *application) setup(ctx workflow.Context) error {
 }
 
 func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
+	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
 	if a.s.Status == models.StatusSubmitted {
 		if err := a.lock(ctx); err != nil {
 			return ApplicationResult{}, err

@@ -684,7 +684,8 @@ func TestWaitlistThenPromotion(t *testing.T) {
 	})
 	// Another application releases budget; the ledger reserves this grant and
 	// tells the workflow.
-	promoted := h.stepAfter(5*day, func() {
+	// (Within a day: before the waitlist's own daily check asks the ledger.)
+	promoted := h.stepAfter(12*time.Hour, func() {
 		h.env.SignalWorkflow(workflows.SignalPromoted, models.PromotedSignal{AmountCents: requested})
 	})
 	h.inspect(func(st models.ApplicationState) {
@@ -705,6 +706,33 @@ func TestWaitlistThenPromotion(t *testing.T) {
 	if got := h.ledger.last().Status; got != models.StatusActive {
 		t.Errorf("status = %s, want %s", got, models.StatusActive)
 	}
+}
+
+// TestWaitlistHealsLostPromotion: the ledger reserved the grant but the
+// promotion signal never arrived; the daily check finds the reservation and
+// the application moves on to approval.
+func TestWaitlistHealsLostPromotion(t *testing.T) {
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.available = requested - 1 })
+	decided := h.voteAll(models.RecommendApprove)
+	h.stepAfter(36*time.Hour, func() {
+		h.ledger.mu.Lock()
+		h.ledger.available = fund // budget released elsewhere; no signal sent
+		h.ledger.mu.Unlock()
+	})
+	h.stepAfter(24*time.Hour, func() {})
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusApproved {
+			t.Errorf("status two days after the release = %s, want %s", st.Status, models.StatusApproved)
+		}
+	})
+	h.runAndStop()
+	h.wantEvent("promoted_from_waitlist", models.StatusWaitlisted, models.StatusApproved, system, decided.Add(48*time.Hour))
+	want := []models.ReserveInput{
+		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided},
+		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided.Add(24 * time.Hour)},
+		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided.Add(48 * time.Hour)},
+	}
+	assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls: at the decision, then daily until reserved")
 }
 
 func TestRevisionRoundTrip(t *testing.T) {

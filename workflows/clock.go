@@ -8,6 +8,9 @@ import (
 	"reallabor/models"
 )
 
+// waitlistCheckEvery is how often a waitlisted application asks the ledger.
+const waitlistCheckEvery = 24 * time.Hour
+
 // alarm is one durable clock of the current stage: at When, Fire runs.
 type alarm struct {
 	When time.Time
@@ -37,6 +40,21 @@ func (a *application) alarms() []alarm {
 		if d.Revision != nil {
 			out = append(out, alarm{*d.Revision, func(ctx workflow.Context) error {
 				return a.transition(ctx, models.StatusRejected, "revision_deadline_passed", system, "no revision before the deadline")
+			}})
+		}
+	case models.StatusWaitlisted:
+		if d.WaitlistCheck != nil && a.healWaitlist {
+			out = append(out, alarm{*d.WaitlistCheck, func(ctx workflow.Context) error {
+				reserved, err := a.reserve(ctx)
+				if err != nil {
+					return err
+				}
+				if reserved {
+					a.promoted = true
+					return a.promote(ctx)
+				}
+				a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+				return nil
 			}})
 		}
 	case models.StatusApproved:

@@ -17,10 +17,10 @@ import (
 // `go test ./api/ -run 'TestLifecycle' -record-histories`.
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
-	// code before "interim-report-within-project" (version 1): running
-	// workflows of every version must still replay.
+	// code before "interim-report-within-project", testdata/v1/ before
+	// "waitlist-self-heal": running workflows of every version must replay.
 	var files []string
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0")} {
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1")} {
 		found, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)

@@ -122,6 +122,9 @@ func (a *application) approve(ctx workflow.Context, detail string) error {
 		return err
 	}
 	if !reserved {
+		if a.healWaitlist {
+			a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+		}
 		return a.transition(ctx, models.StatusWaitlisted, "waitlisted", system, detail)
 	}
 	a.openAcceptance(ctx)

@@ -61,11 +61,21 @@ func (p *program) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	w := newWorker(tc, st)
+	fatal := make(chan error, 1)
+	w := newWorker(tc, st, fatal)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case err := <-fatal:
+			cancel(err)
+		case <-ctx.Done():
+		}
+	}()
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
@@ -92,7 +102,18 @@ Ctrl-C stops everything.
 	if p.onReady != nil {
 		p.onReady(ep)
 	}
-	return serveHTTP(ctx, l, srv.Handler(), log)
+	if err := serveHTTP(ctx, l, srv.Handler(), log); err != nil {
+		return err
+	}
+	return fatalCause(ctx)
+}
+
+// fatalCause is the error that ended ctx, unless it was a plain shutdown.
+func fatalCause(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 func hostPort(addr string) string {
@@ -175,14 +196,19 @@ func (p *program) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	w := newWorker(tc, st)
+	fatal := make(chan error, 1)
+	w := newWorker(tc, st, fatal)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 	log.Info("worker running", "temporal", cfg.TemporalAddress)
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-fatal:
+		return err
+	}
 }
 
 // migrate applies pending migrations.

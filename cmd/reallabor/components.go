@@ -82,8 +82,15 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 }
 
 // newWorker registers the application workflow and its activities.
-func newWorker(c client.Client, st *store.Store) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+// A fatal worker error (the namespace is gone, say) is sent on fatal, so the
+// process ends instead of running on without polling.
+func newWorker(c client.Client, st *store.Store, fatal chan<- error) worker.Worker {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{OnFatalError: func(err error) {
+		select {
+		case fatal <- fmt.Errorf("worker stopped: %w", err):
+		default:
+		}
+	}})
 	workflows.Register(w)
 	(&activities.Ledger{Store: st}).Register(w)
 	return w
@@ -109,7 +116,8 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Long enough for a request to finish its Temporal call (20 s at most).
+	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "error", err)

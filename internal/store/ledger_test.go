@@ -152,10 +152,13 @@ func TestProjectionKeepsNewestState(t *testing.T) {
 		if len(evs) != 2 {
 			t.Fatalf("events = %d, want 2 (one per sequence)", len(evs))
 		}
-		if _, err := st.Application(ctx, app, store.Scope{Organisation: "someone else"}); err == nil {
+		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, Organisation: "someone else"}); err == nil {
 			t.Fatalf("Application visible to another organisation, want not found")
 		}
-		if _, err := st.Application(ctx, app, store.Scope{Organisation: "  CAFE mitte "}); err != nil {
+		if _, err := st.Application(ctx, app, store.Scope{Restricted: true}); err == nil {
+			t.Fatalf("Application visible to a restricted caller without organisation, want not found")
+		}
+		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, Organisation: "  CAFE mitte "}); err != nil {
 			t.Fatalf("Application not visible to its group member: %v", err)
 		}
 	})

@@ -46,6 +46,15 @@ func (s *Store) Project(ctx context.Context, in models.ProjectInput) error {
 		if res.Error != nil {
 			return fmt.Errorf("upsert application: %w", res.Error)
 		}
+		// A revision may drop a company from the group: it loses access.
+		orgs := []string{}
+		for _, org := range st.Proposal.Group.Organisations() {
+			orgs = append(orgs, NormaliseOrganisation(org))
+		}
+		if err := tx.Exec("DELETE FROM application_organisations WHERE application_id = ? AND organisation NOT IN ?",
+			st.ID, append(orgs, "")).Error; err != nil {
+			return fmt.Errorf("application organisations: %w", err)
+		}
 		for _, org := range st.Proposal.Group.Organisations() {
 			if err := tx.Exec(
 				"INSERT INTO application_organisations (application_id, organisation) VALUES (?, ?) ON CONFLICT DO NOTHING",

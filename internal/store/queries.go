@@ -60,13 +60,15 @@ func (s *Store) Users(ctx context.Context) ([]models.User, error) {
 	return out, nil
 }
 
-// Scope limits what a caller may see: an empty Organisation sees everything.
+// Scope limits what a caller may see: a restricted scope sees only the
+// applications of groups its organisation belongs to (none without one).
 type Scope struct {
+	Restricted   bool
 	Organisation string
 }
 
 func (sc Scope) apply(q *gorm.DB, idColumn string) *gorm.DB {
-	if sc.Organisation == "" {
+	if !sc.Restricted {
 		return q
 	}
 	return q.Where(idColumn+" IN (SELECT application_id FROM application_organisations WHERE organisation = ?)",
@@ -178,6 +180,10 @@ type IdempotencyRecord struct {
 // TableName is the table of IdempotencyRecord.
 func (IdempotencyRecord) TableName() string { return "idempotency_keys" }
 
+// abandonedClaim is how long an unfinished request holds its key: longer
+// than any request can run (the API bounds Temporal calls to 20 s).
+const abandonedClaim = 2 * time.Minute
+
 // ErrKeyInUse says the key is claimed by a request still in flight.
 var ErrKeyInUse = errors.New("idempotency key in use")
 
@@ -195,6 +201,15 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash strin
 	var old IdempotencyRecord
 	if err := s.DB.WithContext(ctx).First(&old, "user_id = ? AND key = ?", userID, key).Error; err != nil {
 		return old, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	// A claim never completed (its process died mid-request) is abandoned
+	// after a while, so the key does not block retries for ever.
+	if old.StatusCode == 0 && time.Since(old.CreatedAt) > abandonedClaim {
+		res := s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0 AND created_at = ?", userID, key, old.CreatedAt).
+			Delete(&IdempotencyRecord{})
+		if res.Error == nil && res.RowsAffected == 1 {
+			return s.ClaimIdempotencyKey(ctx, userID, key, hash)
+		}
 	}
 	return old, true, nil
 }
