@@ -292,6 +292,12 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
+	// Seed only an empty database: never a second demo programme.
+	if existing, err := st.Programmes(ctx); err != nil {
+		return "", err
+	} else if len(existing) > 0 {
+		return "Programmes exist already; create users with `reallabor users create --role ... --name ...`.\n", nil
+	}
 	rules := models.DefaultRules()
 	rules.BudgetCents = 500_000_00
 	raw, _ := json.Marshal(rules)

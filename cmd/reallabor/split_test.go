@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"reallabor/internal/devstack"
+	"reallabor/internal/store/storetest"
+)
+
+// TestServeAndWorkerScaleOut runs the production shape: migrate, then an API
+// process (`serve`) and two worker processes (`worker`) against one Temporal
+// cluster and one PostgreSQL; an application submitted to the API is worked
+// by the workers.
+func TestServeAndWorkerScaleOut(t *testing.T) {
+	ts, err := devstack.Start(devstack.Options{FrontendAddress: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("start temporal: %v", err)
+	}
+	defer ts.Stop()
+	env := map[string]string{
+		"DATABASE_URL":          storetest.NewPostgresURL(t),
+		"TEMPORAL_ADDRESS":      ts.FrontendAddress(),
+		"REALLABOR_ADMIN_TOKEN": adminToken,
+		"LOG_LEVEL":             "warn",
+	}
+	getenv := func(k string) string { return env[k] }
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := (&program{stdout: &out, stderr: &out, getenv: getenv}).run(ctx, []string{"migrate"}); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	done := make(chan error, 3)
+	for range 2 {
+		go func() { done <- (&program{stdout: &out, stderr: &out, getenv: getenv}).run(ctx, []string{"worker"}) }()
+	}
+	ready := make(chan endpoints, 1)
+	api := &program{stdout: &out, stderr: &out, getenv: getenv, onReady: func(ep endpoints) { ready <- ep }}
+	go func() { done <- api.run(ctx, []string{"serve", "--http=127.0.0.1:0"}) }()
+	var base string
+	select {
+	case ep := <-ready:
+		base = ep.HTTP
+	case err := <-done:
+		t.Fatalf("a process ended early: %v\n%s", err, out.String())
+	case <-time.After(time.Minute):
+		t.Fatalf("serve not ready\n%s", out.String())
+	}
+	var prog struct{ ID string }
+	if code := call(t, base, "POST", "/api/v1/programmes", adminToken, map[string]any{"name": "P", "budget_cents": 10_000_000,
+		"max_grant_cents": 1_000_000}, &prog); code != http.StatusCreated {
+		t.Fatalf("create programme = %d", code)
+	}
+	var applicant struct{ Token string }
+	call(t, base, "POST", "/api/v1/users", adminToken, map[string]any{"name": "A", "role": "applicant", "organisation": "Cafe Mitte"}, &applicant)
+	var app struct{ ID, Status string }
+	code := call(t, base, "POST", "/api/v1/applications", applicant.Token, map[string]any{
+		"programme_id": prog.ID, "title": "T", "requested_cents": 500_000, "total_cost_cents": 1_500_000,
+		"start_date": "2027-01-01", "end_date": "2027-06-30",
+		"group":      map[string]any{"name": "G", "members": []map[string]any{{"name": "Cafe Mitte"}}},
+		"payee":      map[string]any{"name": "Cafe", "iban": "DE89370400440532013000"},
+	}, &app)
+	if code != http.StatusCreated || app.Status != "in_review" {
+		t.Fatalf("submit through serve = %d %q, want 201 in_review (worked by a worker process)\n%s", code, app.Status, out.String())
+	}
+	if code := call(t, base, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
+		t.Fatalf("serve /readyz = %d, want 200", code)
+	}
+	cancel()
+	for range 3 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("process exited with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("processes did not stop")
+		}
+	}
+}
