@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +205,79 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 			t.Fatalf("export after re-approval claimed %d tranches, want 1", len(third))
 		}
 	})
+}
+
+// TestLedgerUnderConcurrency hammers one programme's ledger on PostgreSQL with
+// reservations and releases at once: the fund is never over-committed, every
+// reservation is either held or waitlisted, and the books add up to the cent.
+func TestLedgerUnderConcurrency(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	const grant, n, fits = 1_000, 60, 10
+	p := seedProgramme(t, st, fits*grant)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-c%02d", p.ID, i)
+		seedApplication(t, st, p.ID, ids[i], 1)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	reserved := make([]bool, n)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: id, AmountCents: grant, At: time.Now().UTC()})
+			reserved[i] = r.Reserved
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	held := 0
+	for _, r := range reserved {
+		if r {
+			held++
+		}
+	}
+	if held != fits {
+		t.Fatalf("%d of %d reservations held, want exactly %d", held, n, fits)
+	}
+	// Half of the holders withdraw at once; each release promotes from the waitlist.
+	promoted := make(chan []string, n)
+	released := 0
+	for i, id := range ids {
+		if !reserved[i] || released == fits/2 {
+			continue
+		}
+		released++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := st.Release(ctx, models.ReleaseInput{ProgrammeID: p.ID, ApplicationID: id, Key: "withdrawal", All: true, At: time.Now().UTC()})
+			promoted <- res.Promoted
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(promoted)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("ledger call failed: %v", err)
+		}
+	}
+	total := 0
+	for ps := range promoted {
+		total += len(ps)
+	}
+	l := ledger(t, st, p.ID)
+	if total != fits/2 || l.ReservedCents != fits*grant || l.ReleasedCents != fits/2*grant || l.AvailableCents() != 0 {
+		t.Fatalf("after %d releases: %d promoted, ledger reserved %d released %d available %d; want %d promoted and the fund full",
+			fits/2, total, l.ReservedCents, l.ReleasedCents, l.AvailableCents(), fits/2)
+	}
+	var sum int64
+	storetest.Must(t, st.DB.Raw("SELECT COALESCE(SUM(reserved_cents), 0) FROM applications WHERE programme_id = ?", p.ID).Scan(&sum).Error)
+	if sum != l.ReservedCents {
+		t.Fatalf("applications hold %d cents reserved, the programme %d", sum, l.ReservedCents)
+	}
 }
