@@ -60,8 +60,8 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 	code := call(t, base, "POST", "/api/v1/applications", applicant.Token, map[string]any{
 		"programme_id": prog.ID, "title": "T", "requested_cents": 500_000, "total_cost_cents": 1_500_000,
 		"start_date": "2027-01-01", "end_date": "2027-06-30",
-		"group":      map[string]any{"name": "G", "members": []map[string]any{{"name": "Cafe Mitte"}}},
-		"payee":      map[string]any{"name": "Cafe", "iban": "DE89370400440532013000"},
+		"group": map[string]any{"name": "G", "members": []map[string]any{{"name": "Cafe Mitte"}}},
+		"payee": map[string]any{"name": "Cafe", "iban": "DE89370400440532013000"},
 	}, &app)
 	if code != http.StatusCreated || app.Status != "in_review" {
 		t.Fatalf("submit through serve = %d %q, want 201 in_review (worked by a worker process)\n%s", code, app.Status, out.String())
