@@ -181,43 +181,33 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	batchID := c.QueryParam("batch")
 	var rows []models.TrancheRecord
 	var err error
-	if batchID != "" {
-		if rows, err = s.cfg.Store.ExportBatch(ctx, batchID); err != nil {
+	fresh := batchID == ""
+	if fresh {
+		if rows, err = s.cfg.Store.ExportCandidates(ctx, c.QueryParam("programme_id")); err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			return problem(http.StatusNotFound, "no such export batch")
-		}
-	} else {
-		programmeID := c.QueryParam("programme_id")
-		if programmeID == "" {
-			approved, err := s.cfg.Store.Tranches(ctx, store.TrancheFilter{Status: string(models.TrancheApproved)})
-			if err != nil {
-				return err
-			}
-			for _, r := range approved {
-				if programmeID != "" && r.ProgrammeID != programmeID {
-					return invalidFields(models.FieldError{Field: "programme_id", Message: "approved disbursements span several programmes: name one"})
-				}
-				programmeID = r.ProgrammeID
+		for _, r := range rows[min(1, len(rows)):] {
+			if r.ProgrammeID != rows[0].ProgrammeID {
+				return invalidFields(models.FieldError{Field: "programme_id", Message: "approved disbursements span several programmes: name one"})
 			}
 		}
 		id, _ := uuid.NewV7()
 		batchID = "RL" + shortID(id.String())
-		rows, err = s.cfg.Store.ClaimForExport(ctx, programmeID, batchID, userOf(c).ID, s.cfg.Now().UTC())
-		if errors.Is(err, store.ErrExportRace) {
-			return problem(http.StatusConflict, "another export is running: try again")
-		}
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
+	} else if rows, err = s.cfg.Store.ExportBatch(ctx, batchID); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		if fresh {
 			return problem(http.StatusNotFound, "no approved disbursements that have not been exported yet")
 		}
+		return problem(http.StatusNotFound, "no such export batch")
 	}
 	prog, err := s.cfg.Store.Programme(ctx, rows[0].ProgrammeID)
 	if err != nil {
 		return err
+	}
+	if format == "sepa" && prog.DebtorIBAN == "" {
+		return problem(http.StatusConflict, "the programme has no debtor IBAN: set one to export a SEPA file")
 	}
 	now := s.cfg.Now().UTC()
 	batch := paymentfile.Batch{
@@ -235,30 +225,38 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 			Currency: r.Currency, Reference: fmt.Sprintf("%s tranche %d %s", prog.Name, r.Number, app.Title),
 		})
 	}
-	c.Response().Header().Set("Export-Batch", batchID)
+	// Build and check the file before recording the batch: a file that
+	// cannot be made leaves the disbursements exportable.
+	var file []byte
+	contentType, ext := "application/xml", "xml"
 	if format == "csv" {
-		b, err := paymentfile.CSV(batch)
-		if errors.Is(err, paymentfile.ErrInvalidBatch) {
-			return problem(http.StatusUnprocessableEntity, err.Error())
-		}
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.csv"`)
-		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b)
+		file, err = paymentfile.CSV(batch)
+		contentType, ext = "text/csv; charset=utf-8", "csv"
+	} else {
+		file, err = paymentfile.SEPA(batch)
 	}
-	if prog.DebtorIBAN == "" {
-		return problem(http.StatusConflict, "the programme has no debtor IBAN: set one to export a SEPA file")
-	}
-	b, err := paymentfile.SEPA(batch)
 	if errors.Is(err, paymentfile.ErrInvalidBatch) {
 		return problem(http.StatusUnprocessableEntity, err.Error())
 	}
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.xml"`)
-	return c.Blob(http.StatusOK, "application/xml", b)
+	if fresh {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		err := s.cfg.Store.ClaimForExport(ctx, ids, batchID, userOf(c).ID, now)
+		if errors.Is(err, store.ErrExportRace) {
+			return problem(http.StatusConflict, "another export or payment took one of these disbursements meanwhile: export again")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set("Export-Batch", batchID)
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.`+ext+`"`)
+	return c.Blob(http.StatusOK, contentType, file)
 }
 
 // endToEndID is the SEPA end-to-end id of a tranche (at most 35

@@ -127,7 +127,8 @@ func (s *Server) toProblem(err error) *Problem {
 	if errors.As(err, &exhausted) {
 		return problem(http.StatusServiceUnavailable, "too many actions on this application at once; retry shortly")
 	}
-	if errors.Is(err, context.Canceled) {
+	var canceled *serviceerror.Canceled
+	if errors.Is(err, context.Canceled) || errors.As(err, &canceled) {
 		// The client went away; nobody reads the answer.
 		return problem(499, "client closed request")
 	}

@@ -94,12 +94,12 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		// The outcome is stored even if the client has gone away meanwhile.
 		ctx = context.WithoutCancel(ctx)
 		status := c.Response().Status
-		if status >= 500 || status == http.StatusConflict && herr != nil {
+		if status >= 500 || status == 499 || status == http.StatusConflict && herr != nil {
 			// Let the client retry with the same key.
-			_ = s.cfg.Store.ReleaseIdempotencyKey(ctx, u.ID, key)
+			_ = s.cfg.Store.ReleaseIdempotencyKey(ctx, u.ID, key, rec.CreatedAt)
 			return nil
 		}
-		return s.cfg.Store.CompleteIdempotencyKey(ctx, store.IdempotencyRecord{UserID: u.ID, Key: key,
+		return s.cfg.Store.CompleteIdempotencyKey(ctx, store.IdempotencyRecord{UserID: u.ID, Key: key, CreatedAt: rec.CreatedAt,
 			StatusCode: status, Response: redactSecrets(c.Path(), w.buf.Bytes()),
 			ContentType: c.Response().Header().Get(echo.HeaderContentType),
 			Location:    c.Response().Header().Get(echo.HeaderLocation)})

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,4 +233,24 @@ func TestUserTokenShownOnce(t *testing.T) {
 		t.Fatalf("token found in %d stored responses (%v), want none", stored, err)
 	}
 	app.Must(t, http.StatusOK, "GET", "/api/v1/me", apptest.User{Token: first.Token}, nil)
+}
+
+// TestFailedExportLosesNothing: a payment file that cannot be made (here: the
+// programme has no debtor account) records nothing, so the disbursement is
+// still there for the next export.
+func TestFailedExportLosesNothing(t *testing.T) {
+	app := apptest.Start(t)
+	w := newWorld(t, app, 10_000_000, map[string]any{"debtor_iban": "", "reviewers_required": 1})
+	st := w.submit(t, 500_000)
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", w.reviewers[0],
+		map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", w.applicant, nil).JSON(t, &st)
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", w.finance1, nil)
+	q := "/api/v1/disbursements/export?programme_id=" + w.programme
+	app.Must(t, http.StatusConflict, "GET", q+"&format=sepa", w.finance1, nil)
+	r := app.Must(t, 200, "GET", q+"&format=csv", w.finance1, nil)
+	if !strings.Contains(string(r.Body), ",200000,") {
+		t.Fatalf("CSV after the failed SEPA export misses the disbursement:\n%s", r.Body)
+	}
+	app.Must(t, http.StatusNotFound, "GET", q+"&format=csv", w.finance1, nil)
 }

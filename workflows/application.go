@@ -119,6 +119,10 @@ func (a *application) setup(ctx workflow.Context) error {
 
 func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
+	if a.healWaitlist && a.s.Status == models.StatusWaitlisted && a.s.Deadlines.WaitlistCheck == nil {
+		// Waitlisted by an older version and continued as new: start checking.
+		a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+	}
 	if a.s.Status == models.StatusSubmitted {
 		if err := a.lock(ctx); err != nil {
 			return ApplicationResult{}, err
@@ -140,7 +144,15 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 			})
 		}
 		if err := a.waitForClockOrChange(ctx); err != nil {
-			return ApplicationResult{}, err
+			if temporal.IsCanceledError(err) {
+				return ApplicationResult{}, err
+			}
+			// A clock's work failed (the database stayed down longer than its
+			// retries): the application must not fail for it. Try again later.
+			workflow.GetLogger(ctx).Error("clock action failed, retrying in an hour", "error", err)
+			if err := workflow.Sleep(ctx, time.Hour); err != nil {
+				return ApplicationResult{}, err
+			}
 		}
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {

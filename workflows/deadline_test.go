@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"reallabor/models"
@@ -73,5 +74,44 @@ func TestInterimReportWithinShortProject(t *testing.T) {
 	}
 	if !active.Deadlines.InterimReport.Before(*active.Deadlines.FinalReport) {
 		t.Errorf("interim report due %s is not before the final report %s", active.Deadlines.InterimReport, active.Deadlines.FinalReport)
+	}
+}
+
+// TestClockFailureDoesNotFailTheApplication: the release at the acceptance
+// deadline fails for good once (the database stayed down past its retries);
+// the workflow tries again an hour later and lapses, rather than failing
+// with the budget still reserved.
+func TestClockFailureDoesNotFailTheApplication(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var p projections
+	p.register(env)
+	env.RegisterActivityWithOptions(func(_ context.Context, in models.ReserveInput) (models.ReserveResult, error) {
+		return models.ReserveResult{Reserved: true}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
+	releases := 0
+	env.RegisterActivityWithOptions(func(_ context.Context, in models.ReleaseInput) (models.ReleaseResult, error) {
+		releases++
+		if releases == 1 {
+			return models.ReleaseResult{}, temporal.NewNonRetryableApplicationError("database unreachable", "Unavailable", nil)
+		}
+		return models.ReleaseResult{ReleasedCents: 100_000}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
+	workflows.Register(env)
+	in := carryInput()
+	in.Rules.ReviewersRequired = 1
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateSubmitReview, "vote", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("vote rejected: %v", err) }, OnComplete: func(any, error) {},
+		}, workflows.ReviewInput{Actor: models.Actor{UserID: "r1", Role: models.RoleReviewer, Organisation: "Stadtwerke"},
+			Recommendation: models.RecommendApprove, Scores: map[string]int{"impact": 5, "feasibility": 5, "partnership": 5}})
+	}, time.Hour)
+	env.ExecuteWorkflow(workflows.Application, in)
+	var res workflows.ApplicationResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != models.StatusLapsed {
+		t.Fatalf("workflow ended %v %+v, want lapsed", err, res)
+	}
+	if releases != 2 {
+		t.Errorf("release tried %d times, want 2 (failed, then again an hour later)", releases)
 	}
 }

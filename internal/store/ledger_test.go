@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -181,25 +182,41 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 			}))
 		}
 		project(1, models.TrancheApproved, &approvedAt)
-		first, err := st.ClaimForExport(ctx, p.ID, "B1", "fin", time.Now())
+		claim := func(batch string) ([]models.TrancheRecord, error) {
+			rows, err := st.ExportCandidates(ctx, p.ID)
+			storetest.Must(t, err)
+			ids := []string{}
+			for _, r := range rows {
+				ids = append(ids, r.ID)
+			}
+			return rows, st.ClaimForExport(ctx, ids, batch, "fin", time.Now())
+		}
+		first, err := claim("B1")
 		storetest.Must(t, err)
 		if len(first) != 1 {
 			t.Fatalf("first export claimed %d tranches, want 1", len(first))
 		}
-		again, err := st.ClaimForExport(ctx, p.ID, "B2", "fin", time.Now())
+		again, err := claim("B2")
 		storetest.Must(t, err)
 		if len(again) != 0 {
-			t.Fatalf("second export claimed %d tranches, want none (already exported)", len(again))
+			t.Fatalf("second export found %d tranches, want none (already exported)", len(again))
+		}
+		// Two exports that both saw the tranche: the second records nothing.
+		if err := st.ClaimForExport(ctx, []string{app + "-1"}, "B2", "fin", time.Now()); !errors.Is(err, store.ErrExportRace) {
+			t.Fatalf("claiming an exported tranche again = %v, want ErrExportRace", err)
 		}
 		batch, err := st.ExportBatch(ctx, "B1")
 		storetest.Must(t, err)
 		if len(batch) != 1 || batch[0].ID != app+"-1" {
 			t.Fatalf("batch B1 = %+v, want the one tranche", batch)
 		}
+		if b2, _ := st.ExportBatch(ctx, "B2"); len(b2) != 0 {
+			t.Fatalf("failed claim left batch B2 with %d tranches, want none", len(b2))
+		}
 		// The payment failed and finance approved it again: a new approval, a new export.
 		reapproved := approvedAt.Add(48 * time.Hour)
 		project(2, models.TrancheApproved, &reapproved)
-		third, err := st.ClaimForExport(ctx, p.ID, "B3", "fin", time.Now())
+		third, err := claim("B3")
 		storetest.Must(t, err)
 		if len(third) != 1 {
 			t.Fatalf("export after re-approval claimed %d tranches, want 1", len(third))
@@ -207,9 +224,6 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 	})
 }
 
-// TestLedgerUnderConcurrency hammers one programme's ledger on PostgreSQL with
-// reservations and releases at once: the fund is never over-committed, every
-// reservation is either held or waitlisted, and the books add up to the cent.
 func TestLedgerUnderConcurrency(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()

@@ -190,7 +190,8 @@ var ErrKeyInUse = errors.New("idempotency key in use")
 // ClaimIdempotencyKey claims a key for a request. It returns the stored record
 // and found=true if the key was used before (StatusCode 0: still in flight).
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash string) (IdempotencyRecord, bool, error) {
-	rec := IdempotencyRecord{UserID: userID, Key: key, RequestHash: hash, CreatedAt: time.Now().UTC()}
+	// Microseconds: the claim is later matched by its time on every database.
+	rec := IdempotencyRecord{UserID: userID, Key: key, RequestHash: hash, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	res := s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
 	if res.Error != nil {
 		return rec, false, fmt.Errorf("claim idempotency key: %w", res.Error)
@@ -214,18 +215,19 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash strin
 	return old, true, nil
 }
 
-// CompleteIdempotencyKey stores the response for a claimed key.
+// CompleteIdempotencyKey stores the response for a claimed key (only if the
+// claim is still this request's: rec.CreatedAt is the claim's time).
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec IdempotencyRecord) error {
 	return s.DB.WithContext(ctx).Model(&IdempotencyRecord{}).
-		Where("user_id = ? AND key = ?", rec.UserID, rec.Key).
+		Where("user_id = ? AND key = ? AND created_at = ? AND status_code = 0", rec.UserID, rec.Key, rec.CreatedAt).
 		Updates(map[string]any{"status_code": rec.StatusCode, "response": rec.Response,
 			"content_type": rec.ContentType, "location": rec.Location}).Error
 }
 
 // ReleaseIdempotencyKey forgets a claimed key whose request failed, so the
 // client may retry with it.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID, key string) error {
-	return s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0", userID, key).
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID, key string, claimedAt time.Time) error {
+	return s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0 AND created_at = ?", userID, key, claimedAt).
 		Delete(&IdempotencyRecord{}).Error
 }
 
@@ -246,36 +248,45 @@ func (s *Store) User(ctx context.Context, id string) (models.User, error) {
 	return u, nil
 }
 
-// ClaimForExport selects the approved tranches no payment file has carried
-// yet (optionally of one programme) and records them under batchID, in one
-// transaction: two exports running at once never carry the same approval.
-func (s *Store) ClaimForExport(ctx context.Context, programmeID, batchID, userID string, at time.Time) ([]models.TrancheRecord, error) {
+// ExportCandidates lists the approved tranches no payment file has carried
+// yet, optionally of one programme.
+func (s *Store) ExportCandidates(ctx context.Context, programmeID string) ([]models.TrancheRecord, error) {
+	q := s.DB.WithContext(ctx).Model(&models.TrancheRecord{}).Where("status = ? AND approved_at IS NOT NULL", models.TrancheApproved).
+		Where("NOT EXISTS (SELECT 1 FROM payment_exports e WHERE e.tranche_id = tranches.id AND e.approved_at = tranches.approved_at)")
+	if programmeID != "" {
+		q = q.Where("programme_id = ?", programmeID)
+	}
 	var out []models.TrancheRecord
+	if err := q.Order("programme_id, application_id, number").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("export candidates: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimForExport records the given tranches' current approvals under
+// batchID, all or none: if another export carried one of them meanwhile, or
+// one is no longer approved, nothing is recorded and ErrExportRace returned.
+// The caller builds and checks the file first, so a claimed batch always has
+// its file.
+func (s *Store) ClaimForExport(ctx context.Context, trancheIDs []string, batchID, userID string, at time.Time) error {
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Model(&models.TrancheRecord{}).Where("status = ? AND approved_at IS NOT NULL", models.TrancheApproved).
-			Where("NOT EXISTS (SELECT 1 FROM payment_exports e WHERE e.tranche_id = tranches.id AND e.approved_at = tranches.approved_at)")
-		if programmeID != "" {
-			q = q.Where("programme_id = ?", programmeID)
-		}
-		if err := q.Order("programme_id, application_id, number").Find(&out).Error; err != nil {
-			return err
-		}
-		for _, t := range out {
+		for _, id := range trancheIDs {
 			res := tx.Exec(`INSERT INTO payment_exports (tranche_id, approved_at, batch_id, exported_by, created_at)
-				SELECT id, approved_at, ?, ?, ? FROM tranches WHERE id = ? ON CONFLICT DO NOTHING`, batchID, userID, at, t.ID)
+				SELECT id, approved_at, ?, ?, ? FROM tranches WHERE id = ? AND status = ? AND approved_at IS NOT NULL
+				ON CONFLICT DO NOTHING`, batchID, userID, at, id, models.TrancheApproved)
 			if res.Error != nil {
 				return res.Error
 			}
 			if res.RowsAffected != 1 {
-				return fmt.Errorf("tranche %s: %w", t.ID, ErrExportRace)
+				return fmt.Errorf("tranche %s: %w", id, ErrExportRace)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim disbursements for export: %w", err)
+		return fmt.Errorf("claim disbursements for export: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // ExportBatch returns the tranches an earlier payment file carried.
@@ -290,5 +301,5 @@ func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.Tranc
 	return out, nil
 }
 
-// ErrExportRace says another export claimed a tranche at the same moment.
+// ErrExportRace says another export (or a payment) took a tranche meanwhile.
 var ErrExportRace = errors.New("claimed by a concurrent export")
