@@ -213,6 +213,9 @@ func scope(u models.User) store.Scope {
 type ApplicationResponse struct {
 	models.ApplicationState
 	Rules RulesView `json:"rules"`
+	// RepaidCents is what the group has paid back on a repayment demand
+	// (shown when the application is read).
+	RepaidCents int64 `json:"repaid_cents,omitempty"`
 }
 
 func toApplicationResponse(st models.ApplicationState) ApplicationResponse {
@@ -295,7 +298,9 @@ func (s *Server) getApplication(c echo.Context) error {
 		ctx, cancel := s.callCtx(c)
 		defer cancel()
 		if st, err := s.query(ctx, rec.ID, u.Actor()); err == nil {
-			return c.JSON(http.StatusOK, toApplicationResponse(st))
+			resp := toApplicationResponse(st)
+			resp.RepaidCents = rec.RepaidCents
+			return c.JSON(http.StatusOK, resp)
 		} else {
 			s.log.Warn("query failed, answering from the projection", "application", rec.ID, "error", err)
 		}
@@ -304,7 +309,9 @@ func (s *Server) getApplication(c echo.Context) error {
 	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
 		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
 	}
-	return c.JSON(http.StatusOK, toApplicationResponse(workflows.View(st, u.Actor())))
+	resp := toApplicationResponse(workflows.View(st, u.Actor()))
+	resp.RepaidCents = rec.RepaidCents
+	return c.JSON(http.StatusOK, resp)
 }
 
 // HistoryEntry is one line of the audit trail.

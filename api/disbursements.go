@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -277,4 +278,45 @@ func shortID(s string) string {
 		out = out[:32]
 	}
 	return string(out)
+}
+
+type repaymentRequest struct {
+	AmountCents   int64  `json:"amount_cents" validate:"required,gt=0,max=100000000000"`
+	BankReference string `json:"bank_reference" validate:"required,max=140"`
+}
+
+// RepaymentResponse is where a repayment demand stands.
+type RepaymentResponse struct {
+	ApplicationID    string `json:"application_id"`
+	RepaymentCents   int64  `json:"repayment_cents"`
+	RepaidCents      int64  `json:"repaid_cents"`
+	OutstandingCents int64  `json:"outstanding_cents"`
+	Currency         string `json:"currency"`
+}
+
+// recordRepayment books money a group paid back on a repayment demand; the
+// fund can commit it again (waitlisted applications are promoted). The bank
+// reference keys it: the same receipt recorded twice counts once.
+func (s *Server) recordRepayment(c echo.Context) error {
+	var req repaymentRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	_, app, promoted, err := s.cfg.Store.RecordRepayment(ctx, models.RepaymentInput{ApplicationID: c.Param("id"),
+		BankReference: strings.TrimSpace(req.BankReference), AmountCents: req.AmountCents, At: s.cfg.Now().UTC()})
+	if errors.Is(err, models.ErrInvalid) {
+		return invalidFields(models.FieldError{Field: "amount_cents", Message: "exceeds what is outstanding"})
+	}
+	if err != nil {
+		return err
+	}
+	for _, id := range promoted {
+		// A lost signal is healed by the waitlisted application's daily check.
+		if err := s.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPromoted, models.PromotedSignal{}); err != nil {
+			s.log.Warn("could not tell a promoted application", "application", id, "error", err)
+		}
+	}
+	return c.JSON(http.StatusCreated, RepaymentResponse{ApplicationID: app.ID, RepaymentCents: app.RepaymentCents,
+		RepaidCents: app.RepaidCents, OutstandingCents: app.RepaymentCents - app.RepaidCents, Currency: "EUR"})
 }

@@ -32,6 +32,9 @@ func (downTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions
 func (downTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 	return nil, errDown
 }
+func (downTemporal) SignalWorkflow(context.Context, string, string, string, any) error {
+	return errDown
+}
 func (downTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
 	return nil, errors.New("dial tcp 127.0.0.1:7233: connect: connection refused")
 }

@@ -112,6 +112,37 @@ func TestLifecycleScenarios(t *testing.T) {
 		if l := w.ledger(t); l.ReservedCents != 0 || l.PaidCents != 800_000 || l.ReleasedCents != 200_000 {
 			t.Fatalf("ledger after settlement = %+v, want reserved 0 paid 800000 released 200000", l)
 		}
+		// The group pays the 2,000.00 EUR back in two transfers; finance books them.
+		var rep struct {
+			Repaid      int64 `json:"repaid_cents"`
+			Outstanding int64 `json:"outstanding_cents"`
+		}
+		pay := func(amount int64, ref string) apptest.Response {
+			return app.Do(t, "POST", "/api/v1/applications/"+st.ID+"/repayments", w.finance1,
+				map[string]any{"amount_cents": amount, "bank_reference": ref})
+		}
+		if r := pay(250_000, "RUECK-1"); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("repayment above what is owed = %d, want 422", r.Status)
+		}
+		pay(150_000, "RUECK-1").JSON(t, &rep)
+		pay(150_000, "RUECK-1").JSON(t, &rep) // the same receipt twice counts once
+		if rep.Repaid != 150_000 || rep.Outstanding != 50_000 {
+			t.Fatalf("after one receipt booked twice: repaid %d outstanding %d, want 150000 and 50000", rep.Repaid, rep.Outstanding)
+		}
+		pay(50_000, "RUECK-2").JSON(t, &rep)
+		if r := pay(1, "RUECK-3"); r.Status != http.StatusConflict {
+			t.Fatalf("repayment when nothing is owed = %d, want 409", r.Status)
+		}
+		if l := w.ledger(t); l.PaidCents != 600_000 || l.ReleasedCents != 400_000 || l.AvailableCents != 10_000_000-600_000 {
+			t.Fatalf("ledger after the repayment = %+v, want paid 600000 (the final grant) released 400000", l)
+		}
+		var got struct {
+			Repaid int64 `json:"repaid_cents"`
+		}
+		app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, w.applicant, nil).JSON(t, &got)
+		if got.Repaid != 200_000 {
+			t.Fatalf("application shows repaid %d, want 200000", got.Repaid)
+		}
 		record(t, app, st.ID, "settlement_repayment")
 	})
 }

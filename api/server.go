@@ -29,6 +29,7 @@ type Workflows interface {
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
 }
 
 // Config wires the API to its dependencies.
@@ -129,6 +130,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/cancellation", s.cancel, role(RoleAdmin))
 	v1.POST("/applications/:id/review-deadline", s.extendReview, role(RoleAdmin))
 	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))
+	v1.POST("/applications/:id/repayments", s.recordRepayment, role(RoleFinance))
 	v1.GET("/applications/:id/reports/:report_id", s.getReport)
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 

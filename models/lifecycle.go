@@ -189,3 +189,11 @@ type PaymentResult struct {
 type PromotedSignal struct {
 	AmountCents int64 `json:"amount_cents"`
 }
+
+// RepaymentInput records money a group paid back on a repayment demand.
+type RepaymentInput struct {
+	ApplicationID string    `json:"application_id"`
+	BankReference string    `json:"bank_reference"`
+	AmountCents   int64     `json:"amount_cents"`
+	At            time.Time `json:"at"`
+}

@@ -51,7 +51,8 @@ type ApplicationRecord struct {
 	GrantedCents     int64
 	ReservedCents    int64
 	PaidCents        int64
-	RepaymentCents   int64
+	RepaymentCents   int64 // demanded back
+	RepaidCents      int64 // received back
 	GroupName        string
 	LeadOrganisation string
 	PayeeName        string

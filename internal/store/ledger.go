@@ -18,6 +18,7 @@ const (
 	EntryRelease = "release"
 	EntryPay     = "pay"
 	EntryReturn  = "return"
+	EntryRepaid  = "repayment"
 )
 
 type ledgerEntry struct {
@@ -252,4 +253,66 @@ func (s *Store) Ledger(ctx context.Context, programmeID string) (models.Programm
 		return p, fmt.Errorf("programme %s: %w", programmeID, translate(err))
 	}
 	return p, nil
+}
+
+// ErrNoRepaymentDue says the application owes nothing (more).
+var ErrNoRepaymentDue = fmt.Errorf("no repayment outstanding: %w", models.ErrConflict)
+
+// RecordRepayment books money paid back on a repayment demand: it leaves
+// "paid" and counts as released, so the fund can commit it again. Keyed by
+// the bank reference: recording the same receipt twice books it once
+// (applied false). An amount above what is outstanding is ErrInvalid.
+//
+// Money back in the fund promotes waitlisted applications, as a release does;
+// their ids are returned (oldest first) for the caller to tell them.
+func (s *Store) RecordRepayment(ctx context.Context, in models.RepaymentInput) (bool, models.ApplicationRecord, []string, error) {
+	var app models.ApplicationRecord
+	var promoted []string
+	applied := false
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.First(&app, "id = ?", in.ApplicationID).Error; err != nil {
+			return translate(err)
+		}
+		if err := s.lockProgramme(tx, app.ProgrammeID); err != nil {
+			return err
+		}
+		if err := tx.First(&app, "id = ?", in.ApplicationID).Error; err != nil { // re-read under the lock
+			return translate(err)
+		}
+		id := in.ApplicationID + ":repayment:" + in.BankReference
+		var n int64
+		if err := tx.Model(&ledgerEntry{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // booked before
+		}
+		outstanding := app.RepaymentCents - app.RepaidCents
+		if outstanding <= 0 {
+			return ErrNoRepaymentDue
+		}
+		if in.AmountCents <= 0 || in.AmountCents > outstanding {
+			return fmt.Errorf("amount_cents %d: %w: %s outstanding", in.AmountCents, models.ErrInvalid, models.FormatEuro(outstanding))
+		}
+		if _, err := insertEntry(tx, ledgerEntry{ID: id, ProgrammeID: app.ProgrammeID, ApplicationID: app.ID,
+			Kind: EntryRepaid, AmountCents: in.AmountCents, At: in.At}); err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE programmes SET paid_cents = paid_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
+			in.AmountCents, in.AmountCents, app.ProgrammeID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE applications SET repaid_cents = repaid_cents + ? WHERE id = ?`, in.AmountCents, app.ID).Error; err != nil {
+			return err
+		}
+		app.RepaidCents += in.AmountCents
+		applied = true
+		var err error
+		promoted, err = s.promote(tx, app.ProgrammeID, in.At)
+		return err
+	})
+	if err != nil {
+		return false, app, nil, fmt.Errorf("record repayment for %s: %w", in.ApplicationID, err)
+	}
+	return applied, app, promoted, nil
 }

@@ -295,3 +295,41 @@ func TestLedgerUnderConcurrency(t *testing.T) {
 		t.Fatalf("applications hold %d cents reserved, the programme %d", sum, l.ReservedCents)
 	}
 }
+
+func TestRepaymentIsBookedOnceAndPromotes(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 1000)
+		owing, waiting := p.ID+"-owing", p.ID+"-waiting"
+		seedApplication(t, st, p.ID, owing, 1)
+		seedApplication(t, st, p.ID, waiting, 1)
+		now := time.Now().UTC()
+		_, err := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: owing, AmountCents: 1000, At: now})
+		storetest.Must(t, err)
+		_, err = st.RecordPayment(ctx, models.PaymentInput{ProgrammeID: p.ID, ApplicationID: owing, TrancheID: owing + "-1", Attempt: 1, AmountCents: 1000, At: now})
+		storetest.Must(t, err)
+		if r, _ := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: waiting, AmountCents: 300, At: now}); r.Reserved {
+			t.Fatalf("fund of 1000 fully paid out reserved 300 more")
+		}
+		// The owing application was cancelled: its 1000 paid are demanded back.
+		storetest.Must(t, st.DB.Exec("UPDATE applications SET repayment_cents = 1000 WHERE id = ?", owing).Error)
+		in := models.RepaymentInput{ApplicationID: owing, BankReference: "R-1", AmountCents: 400, At: now}
+		applied, rec, promoted, err := st.RecordRepayment(ctx, in)
+		storetest.Must(t, err)
+		if !applied || rec.RepaidCents != 400 || len(promoted) != 1 || promoted[0] != waiting {
+			t.Fatalf("RecordRepayment(400) = applied %v, repaid %d, promoted %v; want applied, 400, [waiting]", applied, rec.RepaidCents, promoted)
+		}
+		applied, rec, _, err = st.RecordRepayment(ctx, in)
+		storetest.Must(t, err)
+		if applied || rec.RepaidCents != 400 {
+			t.Fatalf("same receipt again = applied %v, repaid %d; want not applied, 400", applied, rec.RepaidCents)
+		}
+		if _, _, _, err := st.RecordRepayment(ctx, models.RepaymentInput{ApplicationID: owing, BankReference: "R-2", AmountCents: 601, At: now}); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("repaying more than outstanding = %v, want ErrInvalid", err)
+		}
+		l := ledger(t, st, p.ID)
+		if l.PaidCents != 600 || l.ReservedCents != 300 || l.ReleasedCents != 400 {
+			t.Fatalf("ledger = paid %d reserved %d released %d, want 600/300/400", l.PaidCents, l.ReservedCents, l.ReleasedCents)
+		}
+	})
+}

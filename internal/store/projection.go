@@ -42,7 +42,7 @@ func (s *Store) Project(ctx context.Context, in models.ProjectInput) error {
 			DoUpdates: clause.AssignmentColumns([]string{"title", "status", "requested_cents", "group_name",
 				"lead_organisation", "payee_name", "payee_iban", "payee_bic", "seq", "state", "repayment_cents", "updated_at"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "applications.seq < excluded.seq"}}},
-		}).Omit("reserved_cents", "paid_cents", "granted_cents").Create(&app)
+		}).Omit("reserved_cents", "paid_cents", "granted_cents", "repaid_cents").Create(&app)
 		if res.Error != nil {
 			return fmt.Errorf("upsert application: %w", res.Error)
 		}
