@@ -137,7 +137,10 @@ func (s *Server) createApplication(c echo.Context) error {
 	id := applicationID(c)
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
-	_, err = s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	// Start and first answer in one call (update-with-start): the workflow is
+	// started (or, for a retried request, found) and answers once its
+	// eligibility check is done.
+	start := s.cfg.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(id),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -145,11 +148,15 @@ func (s *Server) createApplication(c echo.Context) error {
 	}, workflows.Application, workflows.ApplicationInput{
 		ApplicationID: id, ProgrammeID: prog.ID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
 	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return err
+	h, err := s.cfg.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateID: "submission", UpdateName: workflows.UpdateAwaitSubmission,
+			Args: []any{workflows.ActionInput{Actor: u.Actor()}}, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var st models.ApplicationState
+	if err == nil {
+		err = h.Get(ctx, &st)
 	}
-	st, err := s.awaitSubmitted(ctx, id, u.Actor())
 	if err != nil {
 		return err
 	}
@@ -167,28 +174,6 @@ func applicationID(c echo.Context) string {
 	}
 	id, _ := uuid.NewV7()
 	return id.String()
-}
-
-// awaitSubmitted waits (briefly) for the eligibility check, so the answer to
-// a submission says in_review or ineligible.
-func (s *Server) awaitSubmitted(ctx context.Context, id string, viewer models.Actor) (models.ApplicationState, error) {
-	var st models.ApplicationState
-	var err error
-	for i := 0; i < 50; i++ {
-		st, err = s.query(ctx, id, viewer)
-		if err == nil && st.Status != models.StatusSubmitted && st.Seq >= 2 {
-			return st, nil
-		}
-		select {
-		case <-ctx.Done():
-			if err != nil {
-				return st, err
-			}
-			return st, nil
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return st, err
 }
 
 func (s *Server) query(ctx context.Context, id string, viewer models.Actor) (models.ApplicationState, error) {

@@ -32,6 +32,12 @@ func (downTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions
 func (downTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 	return nil, errDown
 }
+func (downTemporal) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
+	return nil
+}
+func (downTemporal) UpdateWithStartWorkflow(context.Context, client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, errDown
+}
 func (downTemporal) SignalWorkflow(context.Context, string, string, string, any) error {
 	return errDown
 }

@@ -30,6 +30,10 @@ const (
 	UpdateRecordFailure       = "record-payment-failure"
 	UpdateSubmitReport        = "submit-report"
 	UpdateAssessReport        = "assess-report"
+	// UpdateAwaitSubmission answers once the eligibility check is done; the
+	// API sends it with the start (update-with-start), so a submission is
+	// answered with in_review or ineligible without polling.
+	UpdateAwaitSubmission = "await-submission"
 
 	QueryState     = "state"
 	SignalPromoted = "budget-promoted"
@@ -114,6 +118,15 @@ func (a *application) setup(ctx workflow.Context) error {
 			a.promoted = true
 		}
 	})
+	// Not under the lock: it waits for submit, which holds it.
+	if err := workflow.SetUpdateHandler(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
+		if err := workflow.Await(ctx, func() bool { return a.s.Status != models.StatusSubmitted }); err != nil {
+			return models.ApplicationState{}, err
+		}
+		return View(a.s, in.Actor), nil
+	}); err != nil {
+		return err
+	}
 	return a.registerUpdates(ctx)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -89,4 +88,3 @@ func (c config) logger(stderr io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
 }
 
-var _ = os.Getenv
