@@ -87,4 +87,3 @@ func (c config) logger(stderr io.Writer) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
 }
-
