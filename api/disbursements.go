@@ -320,3 +320,19 @@ func (s *Server) recordRepayment(c echo.Context) error {
 	return c.JSON(http.StatusCreated, RepaymentResponse{ApplicationID: app.ID, RepaymentCents: app.RepaymentCents,
 		RepaidCents: app.RepaidCents, OutstandingCents: app.RepaymentCents - app.RepaidCents, Currency: "EUR"})
 }
+
+// listExports lists the payment files made, newest first, so a file whose
+// download was lost can be fetched again with ?batch=.
+func (s *Server) listExports(c echo.Context) error {
+	items, err := s.cfg.Store.ExportBatches(c.Request().Context(), c.QueryParam("programme_id"))
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []store.ExportSummary{}
+	}
+	for i := range items {
+		items[i].CreatedAt = items[i].CreatedAt.UTC()
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}

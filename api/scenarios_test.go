@@ -284,4 +284,18 @@ func TestFailedExportLosesNothing(t *testing.T) {
 		t.Fatalf("CSV after the failed SEPA export misses the disbursement:\n%s", r.Body)
 	}
 	app.Must(t, http.StatusNotFound, "GET", q+"&format=csv", w.finance1, nil)
+	// The batch is listed, so a lost download can be fetched again.
+	var exports struct {
+		Items []struct {
+			BatchID string `json:"batch_id"`
+			Count   int    `json:"count"`
+			Total   int64  `json:"total_cents"`
+		} `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/disbursements/exports?programme_id="+w.programme, w.finance1, nil).JSON(t, &exports)
+	if len(exports.Items) != 1 || exports.Items[0].BatchID != r.Header.Get("Export-Batch") ||
+		exports.Items[0].Count != 1 || exports.Items[0].Total != 200_000 {
+		t.Fatalf("exports = %+v, want the one batch %s of 1 disbursement, 200000 cents", exports.Items, r.Header.Get("Export-Batch"))
+	}
+	app.Must(t, 200, "GET", q+"&format=csv&batch="+exports.Items[0].BatchID, w.finance1, nil)
 }

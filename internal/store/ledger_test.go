@@ -205,6 +205,11 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 		if err := st.ClaimForExport(ctx, []string{app + "-1"}, "B2", "fin", time.Now()); !errors.Is(err, store.ErrExportRace) {
 			t.Fatalf("claiming an exported tranche again = %v, want ErrExportRace", err)
 		}
+		list, err := st.ExportBatches(ctx, p.ID)
+		storetest.Must(t, err)
+		if len(list) != 1 || list[0].BatchID != "B1" || list[0].Count != 1 || list[0].TotalCents != 400 || list[0].CreatedAt.IsZero() {
+			t.Fatalf("ExportBatches = %+v, want batch B1 of one 400-cent tranche", list)
+		}
 		batch, err := st.ExportBatch(ctx, "B1")
 		storetest.Must(t, err)
 		if len(batch) != 1 || batch[0].ID != app+"-1" {

@@ -303,3 +303,30 @@ func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.Tranc
 
 // ErrExportRace says another export (or a payment) took a tranche meanwhile.
 var ErrExportRace = errors.New("claimed by a concurrent export")
+
+// ExportSummary is one payment file as finance sees it in the list.
+type ExportSummary struct {
+	BatchID     string    `json:"batch_id"`
+	ProgrammeID string    `json:"programme_id"`
+	ExportedBy  string    `json:"exported_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	Count       int       `json:"count"`
+	TotalCents  int64     `json:"total_cents"`
+}
+
+// ExportBatches lists the payment files made, newest first.
+func (s *Store) ExportBatches(ctx context.Context, programmeID string) ([]ExportSummary, error) {
+	q := s.DB.WithContext(ctx).Table("payment_exports e").Joins("JOIN tranches t ON t.id = e.tranche_id").
+		// One batch has one time, one exporter and one programme: grouping by
+		// them keeps the columns' types (SQLite parses times by column type).
+		Select("e.batch_id, t.programme_id, e.exported_by, e.created_at, COUNT(*) AS count, SUM(t.amount_cents) AS total_cents").
+		Group("e.batch_id, t.programme_id, e.exported_by, e.created_at")
+	if programmeID != "" {
+		q = q.Where("t.programme_id = ?", programmeID)
+	}
+	var out []ExportSummary
+	if err := q.Order("e.created_at DESC, e.batch_id").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list export batches: %w", err)
+	}
+	return out, nil
+}
