@@ -94,3 +94,35 @@ func TestTemporalDownIs503WithRetryAfter(t *testing.T) {
 		t.Errorf("content type = %q, want application/problem+json", ct)
 	}
 }
+
+func TestRateLimitAnswers429(t *testing.T) {
+	st := storetest.New(t)
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, RateLimit: 1})
+	token := mustUser(t, st, "finance", "Stadtkasse")
+	codes := map[int]int{}
+	var limited *httptest.ResponseRecorder
+	for range 6 {
+		rec := do(srv, "GET", "/api/v1/me", token, "")
+		codes[rec.Code]++
+		if rec.Code == http.StatusTooManyRequests {
+			limited = rec
+		}
+	}
+	if codes[http.StatusOK] != 2 || codes[http.StatusTooManyRequests] != 4 {
+		t.Fatalf("6 quick calls at 1/s (burst 2) answered %v, want 2×200 and 4×429", codes)
+	}
+	if limited.Header().Get("Retry-After") == "" || limited.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("429 headers = %v, want Retry-After and problem+json", limited.Header())
+	}
+	// Another caller is not affected, and health checks are never limited.
+	if rec := do(srv, "GET", "/api/v1/me", mustUser(t, st, "admin", ""), ""); rec.Code != http.StatusOK {
+		t.Errorf("another caller = %d, want 200", rec.Code)
+	}
+	for range 5 {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET /healthz = %d, want 200 (never limited)", rec.Code)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"golang.org/x/time/rate"
 
 	"reallabor/internal/store"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	BodyLimit string
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
+	// RateLimit is the sustained requests per second one caller (bearer
+	// token, else IP) may make, with bursts of twice that; 0 disables it.
+	RateLimit float64
 }
 
 // Server is the HTTP API.
@@ -92,6 +96,9 @@ func New(cfg Config) *Server {
 		},
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	if cfg.RateLimit > 0 {
+		e.Use(s.rateLimit(cfg.RateLimit))
+	}
 	s.echo = e
 	s.routes(cfg.Registry)
 	return s
@@ -168,6 +175,29 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// rateLimit caps each caller (by bearer token, else by IP) with Echo's
+// token-bucket limiter; health checks and metrics are never limited.
+func (s *Server) rateLimit(perSecond float64) echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Skipper: func(c echo.Context) bool { return !strings.HasPrefix(c.Request().URL.Path, "/api/") },
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(perSecond), Burst: int(2 * perSecond), ExpiresIn: 3 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) {
+			if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+				return "token:" + HashToken(h), nil
+			}
+			return "ip:" + c.RealIP(), nil
+		},
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return problem(http.StatusTooManyRequests, "too many requests: slow down")
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			return problem(http.StatusBadRequest, "cannot identify the caller")
+		},
+	})
 }
 
 // validate wraps go-playground/validator; messages use JSON field names.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,7 @@ type config struct {
 	LogFormat         string
 	StartupTimeout    time.Duration
 	Seed              bool
+	RateLimit         float64
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -50,6 +52,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		startup = s
 		return nil
 	})
+	rateLimit := envOr(getenv, "RATE_LIMIT", "20")
+	fs.StringVar(&rateLimit, "rate-limit", rateLimit, "API requests per second per caller (bursts of twice that); 0 disables (RATE_LIMIT)")
 	seed := cmd == "dev"
 	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
@@ -61,6 +65,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("STARTUP_TIMEOUT %q is not a positive duration", startup)
 	}
 	c.StartupTimeout = d
+	if c.RateLimit, err = strconv.ParseFloat(rateLimit, 64); err != nil || c.RateLimit < 0 {
+		return c, fmt.Errorf("RATE_LIMIT %q is not a non-negative number", rateLimit)
+	}
 	if cmd == "dev" && c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "reallabor.db")
 	}
