@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"time"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reallabor/internal/store"
 	"strings"
 
 	"github.com/google/uuid"
@@ -102,7 +106,7 @@ func bind(c echo.Context, dst any, required bool) error {
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := strings.ReplaceAll(te.Field, "proposalDTO.", "")
+			field := jsonPath(te.Field)
 			if field == "" {
 				field = "(body)"
 			}
@@ -143,7 +147,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if (req.Role == "applicant" || req.Role == "reviewer") && strings.TrimSpace(req.Organisation) == "" {
 		return invalidFields(models.FieldError{Field: "organisation", Message: "is required for applicants and reviewers"})
 	}
-	u, token, err := CreateUser(c, s, req.Name, models.Role(req.Role), req.Organisation)
+	u, token, err := NewUser(c.Request().Context(), s.cfg.Store, req.Name, models.Role(req.Role), req.Organisation, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -153,13 +157,14 @@ func (s *Server) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, resp)
 }
 
-// CreateUser makes a user with a fresh token (shown once, stored hashed).
-func CreateUser(c echo.Context, s *Server, name string, r models.Role, org string) (models.User, string, error) {
+// NewUser makes a user with a fresh token (shown once, stored hashed); the
+// API and the CLI both create users through it.
+func NewUser(ctx context.Context, st *store.Store, name string, r models.Role, org string, now time.Time) (models.User, string, error) {
 	token, hash := NewToken()
 	id, _ := uuid.NewV7()
 	u := models.User{ID: id.String(), Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
-		TokenHash: hash, CreatedAt: s.cfg.Now().UTC()}
-	if err := s.cfg.Store.CreateUser(c.Request().Context(), &u); err != nil {
+		TokenHash: hash, CreatedAt: now.UTC()}
+	if err := st.CreateUser(ctx, &u); err != nil {
 		return u, "", err
 	}
 	return u, token, nil

@@ -146,11 +146,15 @@ func fieldErrors(ve validator.ValidationErrors) []models.FieldError {
 		if i := strings.Index(ns, "."); i >= 0 {
 			ns = ns[i+1:]
 		}
-		// Embedded request parts have no JSON name of their own.
-		ns = strings.ReplaceAll(ns, "proposalDTO.", "")
-		out = append(out, models.FieldError{Field: ns, Message: validationMessage(fe)})
+		out = append(out, models.FieldError{Field: jsonPath(ns), Message: validationMessage(fe)})
 	}
 	return out
+}
+
+// jsonPath is a field path as clients know it: embedded request parts
+// (proposalDTO inside createApplicationRequest) have no JSON name of their own.
+func jsonPath(path string) string {
+	return strings.ReplaceAll(path, "proposalDTO.", "")
 }
 
 func validationMessage(fe validator.FieldError) string {

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
+
 	"encoding/json"
 	"net/http"
+	"reallabor/internal/store"
 	"strings"
 	"time"
 
@@ -184,7 +187,8 @@ func (s *Server) createProgramme(c echo.Context) error {
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}
-	p, err := NewProgramme(s, c, strings.TrimSpace(req.Name), rules, req.DebtorName, req.DebtorIBAN, req.DebtorBIC)
+	p, err := NewProgramme(c.Request().Context(), s.cfg.Store, strings.TrimSpace(req.Name), rules,
+		models.Payee{Name: req.DebtorName, IBAN: req.DebtorIBAN, BIC: req.DebtorBIC}, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -192,17 +196,19 @@ func (s *Server) createProgramme(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toProgrammeResponse(p))
 }
 
-// NewProgramme stores a programme with validated rules.
-func NewProgramme(s *Server, c echo.Context, name string, rules models.Rules, debtorName, debtorIBAN, debtorBIC string) (models.Programme, error) {
+// NewProgramme stores a programme with validated rules, paying from the
+// debtor account (its name defaults to the programme's); the API and the
+// dev seed both create programmes through it.
+func NewProgramme(ctx context.Context, st *store.Store, name string, rules models.Rules, debtor models.Payee, now time.Time) (models.Programme, error) {
 	raw, _ := json.Marshal(rules)
 	id, _ := uuid.NewV7()
-	if debtorName == "" {
-		debtorName = name
+	if debtor.Name == "" {
+		debtor.Name = name
 	}
 	p := models.Programme{ID: id.String(), Name: name, Currency: rules.Currency, RulesJSON: string(raw),
-		BudgetCents: rules.BudgetCents, DebtorName: debtorName, DebtorIBAN: models.NormaliseIBAN(debtorIBAN),
-		DebtorBIC: strings.ToUpper(strings.TrimSpace(debtorBIC)), Status: "open", CreatedAt: s.cfg.Now().UTC()}
-	return p, s.cfg.Store.CreateProgramme(c.Request().Context(), &p)
+		BudgetCents: rules.BudgetCents, DebtorName: debtor.Name, DebtorIBAN: models.NormaliseIBAN(debtor.IBAN),
+		DebtorBIC: strings.ToUpper(strings.TrimSpace(debtor.BIC)), Status: "open", CreatedAt: now.UTC()}
+	return p, st.CreateProgramme(ctx, &p)
 }
 
 func (s *Server) listProgrammes(c echo.Context) error {

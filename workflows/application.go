@@ -211,9 +211,6 @@ func (a *application) emit(ctx workflow.Context, kind string, from models.Status
 	a.s.UpdatedAt = now
 	a.s.Next = NextSteps(a.s)
 	ev := models.Event{Seq: a.s.Seq, Kind: kind, From: from, To: a.s.Status, Actor: actor, Detail: detail, At: now}
-	if from == "" {
-		ev.From = ""
-	}
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityProject, models.ProjectInput{State: a.s, Event: ev}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("project %s: %w", kind, err)

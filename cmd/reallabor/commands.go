@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"reallabor/api"
 	"reallabor/internal/devstack"
 	"reallabor/internal/store"
@@ -264,7 +262,7 @@ func (p *program) createUser(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	u, token, err := newUser(ctx, st, *name, r, *org)
+	u, token, err := api.NewUser(ctx, st, *name, r, *org, time.Now())
 	if err != nil {
 		return err
 	}
@@ -272,14 +270,6 @@ func (p *program) createUser(ctx context.Context, args []string) error {
 		"organisation": u.Organisation, "token": token}, "", "  ")
 	fmt.Fprintln(p.stdout, string(out))
 	return nil
-}
-
-func newUser(ctx context.Context, st *store.Store, name string, r models.Role, org string) (models.User, string, error) {
-	token, hash := api.NewToken()
-	id, _ := uuid.NewV7()
-	u := models.User{ID: id.String(), Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
-		TokenHash: hash, CreatedAt: time.Now().UTC()}
-	return u, token, st.CreateUser(ctx, &u)
 }
 
 // seed creates a demo programme and one user per role on first start and
@@ -300,12 +290,9 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	}
 	rules := models.DefaultRules()
 	rules.BudgetCents = 500_000_00
-	raw, _ := json.Marshal(rules)
-	pid, _ := uuid.NewV7()
-	prog := models.Programme{ID: pid.String(), Name: "Digitale Innenstadt (demo)", Currency: "EUR", RulesJSON: string(raw),
-		BudgetCents: rules.BudgetCents, DebtorName: "Stadt Musterstadt Wirtschaftsfoerderung",
-		DebtorIBAN: "DE89370400440532013000", DebtorBIC: "COBADEFFXXX", Status: "open", CreatedAt: time.Now().UTC()}
-	if err := st.CreateProgramme(ctx, &prog); err != nil {
+	prog, err := api.NewProgramme(ctx, st, "Digitale Innenstadt (demo)", rules, models.Payee{
+		Name: "Stadt Musterstadt Wirtschaftsfoerderung", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"}, time.Now())
+	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -322,7 +309,7 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
 		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
 	} {
-		_, token, err := newUser(ctx, st, u.name, u.role, u.org)
+		_, token, err := api.NewUser(ctx, st, u.name, u.role, u.org, time.Now())
 		if err != nil {
 			return "", err
 		}

@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"testing/fstest"
-
-	"reallabor/models"
 )
-
-var errNotFound = models.ErrNotFound
 
 // migrationsFor returns the migrations for a dialect. The files are written
 // for PostgreSQL; the one difference SQLite needs is handled here: its driver

@@ -184,9 +184,6 @@ func (IdempotencyRecord) TableName() string { return "idempotency_keys" }
 // than any request can run (the API bounds Temporal calls to 20 s).
 const abandonedClaim = 2 * time.Minute
 
-// ErrKeyInUse says the key is claimed by a request still in flight.
-var ErrKeyInUse = errors.New("idempotency key in use")
-
 // ClaimIdempotencyKey claims a key for a request. It returns the stored record
 // and found=true if the key was used before (StatusCode 0: still in flight).
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash string) (IdempotencyRecord, bool, error) {

@@ -20,6 +20,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"reallabor/models"
+
 	// modernc.org/sqlite is the pure-Go SQLite driver the embedded Temporal
 	// server already links; GORM's SQLite dialector reuses it by driver name.
 	_ "modernc.org/sqlite"
@@ -155,7 +157,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
 // translate maps storage errors to domain sentinels.
 func translate(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return errNotFound
+		return models.ErrNotFound
 	}
 	return err
 }
