@@ -28,6 +28,20 @@ func (l *Ledger) Register(w worker.ActivityRegistry) {
 	w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
 	w.RegisterActivityWithOptions(l.ReleaseBudget, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
 	w.RegisterActivityWithOptions(l.RecordPayment, activity.RegisterOptions{Name: workflows.ActivityRecordPayment})
+	w.RegisterActivityWithOptions(l.Apply, activity.RegisterOptions{Name: workflows.ActivityApply})
+}
+
+// Apply writes what one action changed (money, audit events, state) in one
+// transaction, after the workflow has made the action durable.
+func (l *Ledger) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+	out, err := l.Store.Apply(ctx, in)
+	if err == nil && len(in.Payments) > 0 {
+		for _, p := range in.Payments {
+			activity.GetLogger(ctx).Info("payment recorded", "tranche", p.TrancheID, "attempt", p.Attempt,
+				"amount_cents", p.AmountCents, "reverse", p.Reverse)
+		}
+	}
+	return out, classify(err)
 }
 
 // Project writes an event and the application's state after it.
@@ -64,6 +78,9 @@ func classify(err error) error {
 	}
 	if errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+	}
+	if errors.Is(err, models.ErrData) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "DataError", err)
 	}
 	return err
 }

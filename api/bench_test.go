@@ -48,3 +48,57 @@ func BenchmarkAPI(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLifecycle measures one whole grant through HTTP, one client: a
+// submission and fourteen actions (three votes, acceptance, three tranches
+// approved and paid with four eyes, interim and final report each with its
+// assessment), ending closed. Per action = the lifecycle's time / 15.
+//
+//	go test ./api/ -run '^$' -bench BenchmarkLifecycle -benchtime 30x
+func BenchmarkLifecycle(b *testing.B) {
+	app := apptest.Start(b)
+	prog := app.CreateProgramme(b, 1_000_000_000_00, nil)
+	applicant := app.CreateUser(b, "Anna", "applicant", "Cafe Mitte")
+	var board []apptest.User
+	for _, org := range []string{"Stadtwerke", "IHK", "Handwerkskammer"} {
+		board = append(board, app.CreateUser(b, "Reviewer "+org, "reviewer", org))
+	}
+	fin1 := app.CreateUser(b, "Fritz", "finance", "Stadtkasse")
+	fin2 := app.CreateUser(b, "Frieda", "finance", "Stadtkasse")
+	body := apptest.Proposal(prog, "Cafe Mitte", 100_000)
+	type state struct {
+		ID       string
+		Status   string
+		Tranches []struct{ ID string }
+	}
+	pay := func(st state, i int) {
+		app.Must(b, 200, "POST", "/api/v1/disbursements/"+st.Tranches[i].ID+"/approval", fin1, nil)
+		app.Must(b, 200, "POST", "/api/v1/disbursements/"+st.Tranches[i].ID+"/payment", fin2,
+			map[string]any{"bank_reference": "B-" + st.Tranches[i].ID})
+	}
+	report := func(st state, kind string) {
+		var rep struct{ ID string }
+		app.Must(b, http.StatusCreated, "POST", "/api/v1/applications/"+st.ID+"/reports", applicant,
+			map[string]any{"kind": kind, "narrative": "done", "actual_costs_cents": 200_000}).JSON(b, &rep)
+		app.Must(b, 200, "POST", "/api/v1/applications/"+st.ID+"/reports/"+rep.ID+"/assessment", board[0],
+			map[string]any{"decision": "accept"})
+	}
+	for b.Loop() {
+		var st state
+		app.Must(b, http.StatusCreated, "POST", "/api/v1/applications", applicant, body).JSON(b, &st)
+		for _, r := range board {
+			app.Must(b, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", r,
+				map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+		}
+		app.Must(b, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(b, &st)
+		pay(st, 0)
+		report(st, "interim")
+		pay(st, 1)
+		report(st, "final")
+		pay(st, 2)
+		app.Must(b, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(b, &st)
+		if st.Status != "closed" {
+			b.Fatalf("lifecycle ended %s, want closed", st.Status)
+		}
+	}
+}

@@ -13,6 +13,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrForbidden: the role or the person may not do this (HTTP 403).
 	ErrForbidden = errors.New("forbidden")
+	// ErrData: the database refused the content (a data or constraint
+	// error): retrying cannot fix it.
+	ErrData = errors.New("refused by the database")
 	// ErrUnauthorized: no or an unknown credential (HTTP 401).
 	ErrUnauthorized = errors.New("unauthorized")
 )

@@ -33,6 +33,10 @@ type ApplicationState struct {
 	Next      []Next    `json:"next"`
 	Seq       int64     `json:"seq"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// PendingPromotion: the ledger has promoted this waitlisted application
+	// and its signal arrived, but the workflow has not moved on yet. Carried
+	// over continue-as-new so the promotion is never dropped.
+	PendingPromotion bool `json:"pending_promotion,omitempty"`
 }
 
 // Conflict is a reviewer's declared conflict of interest.
@@ -134,6 +138,25 @@ type Event struct {
 type ProjectInput struct {
 	State ApplicationState `json:"state"`
 	Event Event            `json:"event"`
+}
+
+// ApplyInput is everything one action (or one clock) changed, written in one
+// database transaction after the workflow has made the action durable: the
+// budget releases and payments it moves, its audit events, and the
+// application's state after them. Keyed by what it carries (events by
+// sequence, releases by key, payments by tranche and attempt), so applying it
+// twice changes nothing the second time.
+type ApplyInput struct {
+	State    ApplicationState `json:"state"`
+	Events   []Event          `json:"events"`
+	Releases []ReleaseInput   `json:"releases,omitempty"`
+	Payments []PaymentInput   `json:"payments,omitempty"`
+}
+
+// ApplyResult names the waitlisted applications the releases promoted, oldest
+// first; their reservations are already made.
+type ApplyResult struct {
+	Promoted []string `json:"promoted,omitempty"`
 }
 
 // ReserveInput reserves the grant in the programme ledger, or waitlists it.

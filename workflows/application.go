@@ -46,6 +46,7 @@ const (
 	ActivityReserveBudget = "ReserveBudget"
 	ActivityReleaseBudget = "ReleaseBudget"
 	ActivityRecordPayment = "RecordPayment"
+	ActivityApply         = "Apply"
 )
 
 // Register registers the application workflow under its stable name.
@@ -83,6 +84,15 @@ type application struct {
 	// application checks the ledger daily, so a lost promotion signal
 	// cannot leave it waiting on a reservation it already holds.
 	healWaitlist bool
+	// durable: version 1 of "durable-effects" (effects.go).
+	durable bool
+	// committed is the state as last written; pend what is not written yet;
+	// reservedNow says the current action reserved budget.
+	committed   models.ApplicationState
+	pend        pending
+	reservedNow bool
+	// signalling counts promotion signals still on their way.
+	signalling int
 }
 
 // Application is the workflow of one application, submission to closure.
@@ -90,6 +100,8 @@ func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, 
 	a := &application{}
 	if in.Carry != nil {
 		a.s = *in.Carry
+		a.promoted = a.s.PendingPromotion
+		a.s.PendingPromotion = false
 	} else {
 		a.s = models.ApplicationState{
 			ID: in.ApplicationID, ProgrammeID: in.ProgrammeID, Status: models.StatusSubmitted,
@@ -97,6 +109,7 @@ func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, 
 			SubmittedAt: workflow.Now(ctx).UTC(), Votes: []models.Vote{}, Tranches: []models.Tranche{}, Reports: []models.Report{},
 		}
 	}
+	a.committed = clone(a.s)
 	if err := a.setup(ctx); err != nil {
 		return ApplicationResult{}, err
 	}
@@ -106,7 +119,7 @@ func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, 
 func (a *application) setup(ctx workflow.Context) error {
 	a.mu = workflow.NewMutex(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func(viewer models.Actor) (models.ApplicationState, error) {
-		return View(a.s, viewer), nil
+		return View(a.view(), viewer), nil
 	}); err != nil {
 		return err
 	}
@@ -120,10 +133,10 @@ func (a *application) setup(ctx workflow.Context) error {
 	})
 	// Not under the lock: it waits for submit, which holds it.
 	if err := workflow.SetUpdateHandler(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
-		if err := workflow.Await(ctx, func() bool { return a.s.Status != models.StatusSubmitted }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return a.view().Status != models.StatusSubmitted }); err != nil {
 			return models.ApplicationState{}, err
 		}
-		return View(a.s, in.Actor), nil
+		return View(a.view(), in.Actor), nil
 	}); err != nil {
 		return err
 	}
@@ -132,6 +145,7 @@ func (a *application) setup(ctx workflow.Context) error {
 
 func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
+	a.durable = workflow.GetVersion(ctx, versionDurableEffects, workflow.DefaultVersion, 1) >= 1
 	if a.healWaitlist && a.s.Status == models.StatusWaitlisted && a.s.Deadlines.WaitlistCheck == nil {
 		// Waitlisted by an older version and continued as new: start checking.
 		a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
@@ -141,6 +155,9 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 			return ApplicationResult{}, err
 		}
 		err := a.submit(ctx)
+		if err == nil {
+			err = a.commit(ctx)
+		}
 		a.mu.Unlock()
 		if err != nil {
 			return ApplicationResult{}, err
@@ -148,10 +165,13 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 	}
 	for !a.s.Status.Final() {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if err := a.quiet(ctx); err != nil {
 				return ApplicationResult{}, err
 			}
 			carry := a.s
+			if a.durable {
+				carry.PendingPromotion = a.promoted
+			}
 			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, Application, ApplicationInput{
 				ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry,
 			})
@@ -168,7 +188,7 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 			}
 		}
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := a.quiet(ctx); err != nil {
 		return ApplicationResult{}, err
 	}
 	return ApplicationResult{Status: a.s.Status, GrantedCents: a.s.GrantedCents, PaidCents: a.s.PaidCents,
@@ -211,6 +231,10 @@ func (a *application) emit(ctx workflow.Context, kind string, from models.Status
 	a.s.UpdatedAt = now
 	a.s.Next = NextSteps(a.s)
 	ev := models.Event{Seq: a.s.Seq, Kind: kind, From: from, To: a.s.Status, Actor: actor, Detail: detail, At: now}
+	if a.durable {
+		a.pend.events = append(a.pend.events, ev)
+		return nil
+	}
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityProject, models.ProjectInput{State: a.s, Event: ev}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("project %s: %w", kind, err)
@@ -241,19 +265,42 @@ func at(t time.Time) *time.Time { return &t }
 // reserve asks the ledger for the grant; waitlists it if the fund can't cover it.
 func (a *application) reserve(ctx workflow.Context) (bool, error) {
 	var res models.ReserveResult
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReserveBudget, models.ReserveInput{
+	in := models.ReserveInput{
 		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, AmountCents: a.s.GrantedCents, At: a.now(ctx),
-	}).Get(ctx, &res)
+	}
+	if a.durable {
+		err := workflow.ExecuteActivity(activityCtx(ctx), ActivityReserveBudget, in).Get(ctx, &res)
+		if err == nil && res.Reserved {
+			a.reservedNow = true
+		}
+		return res.Reserved, err
+	}
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReserveBudget, in).Get(ctx, &res)
 	return res.Reserved, err
+}
+
+// releaseOnEnding gives back whatever the application may hold when it is
+// rejected: nothing, unless a reservation was made that the workflow never
+// learnt of (possible only under the local activities before
+// "durable-effects"; kept as a guard that costs one ledger call).
+func (a *application) releaseOnEnding(ctx workflow.Context, key string) {
+	if a.durable {
+		_ = a.release(ctx, key, true, 0)
+	}
 }
 
 // release gives back unpaid reservation (all, or amount) and promotes
 // waitlisted applications, telling each of them.
 func (a *application) release(ctx workflow.Context, key string, all bool, amount int64) error {
-	var res models.ReleaseResult
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReleaseBudget, models.ReleaseInput{
+	in := models.ReleaseInput{
 		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, Key: key, All: all, AmountCents: amount, At: a.now(ctx),
-	}).Get(ctx, &res)
+	}
+	if a.durable {
+		a.pend.releases = append(a.pend.releases, in)
+		return nil
+	}
+	var res models.ReleaseResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReleaseBudget, in).Get(ctx, &res)
 	if err != nil {
 		return fmt.Errorf("release budget: %w", err)
 	}

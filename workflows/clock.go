@@ -39,6 +39,7 @@ func (a *application) alarms() []alarm {
 	case models.StatusRevisionRequested:
 		if d.Revision != nil {
 			out = append(out, alarm{*d.Revision, func(ctx workflow.Context) error {
+				a.releaseOnEnding(ctx, "revision-deadline")
 				return a.transition(ctx, models.StatusRejected, "revision_deadline_passed", system, "no revision before the deadline")
 			}})
 		}
@@ -118,7 +119,9 @@ func (a *application) waitForClockOrChange(ctx workflow.Context) error {
 			}
 		}
 		if wait := next.Sub(workflow.Now(ctx)); wait > 0 {
-			if _, err := workflow.AwaitWithTimeout(ctx, wait, changed); err != nil {
+			// The timer is cancelled once a change wakes the loop, so no
+			// stale timer is left on the server for each change.
+			if err := a.awaitWithTimeout(ctx, wait, changed); err != nil {
 				return err
 			}
 		}
@@ -127,6 +130,32 @@ func (a *application) waitForClockOrChange(ctx workflow.Context) error {
 		return err
 	}
 	defer a.mu.Unlock()
+	err := a.ring(ctx)
+	if err == nil {
+		err = a.commit(ctx)
+	}
+	if err != nil {
+		a.revert(ctx, err)
+	}
+	return err
+}
+
+// awaitWithTimeout waits for cond or the time; from "durable-effects" on,
+// the timer is cancelled once cond wakes the loop, so no stale timer is left
+// on the server for every change.
+func (a *application) awaitWithTimeout(ctx workflow.Context, wait time.Duration, cond func() bool) error {
+	if !a.durable {
+		_, err := workflow.AwaitWithTimeout(ctx, wait, cond)
+		return err
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	_, err := workflow.AwaitWithTimeout(tctx, wait, cond)
+	return err
+}
+
+// ring runs what is due: a promotion, or the clocks whose time has come.
+func (a *application) ring(ctx workflow.Context) error {
 	if a.promoted {
 		return a.promote(ctx)
 	}

@@ -15,14 +15,31 @@ import (
 	"reallabor/workflows"
 )
 
-// projections records what the workflow projects.
-type projections struct{ kinds []string }
+// projections records what the workflow projects; release, if set, answers
+// the releases the workflow writes with its changes.
+type projections struct {
+	kinds   []string
+	release func(models.ReleaseInput) (models.ReleaseResult, error)
+}
 
 func (p *projections) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(_ context.Context, in models.ProjectInput) error {
 		p.kinds = append(p.kinds, in.Event.Kind)
 		return nil
 	}, activity.RegisterOptions{Name: workflows.ActivityProject})
+	env.RegisterActivityWithOptions(func(_ context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+		for _, r := range in.Releases {
+			if p.release != nil {
+				if _, err := p.release(r); err != nil {
+					return models.ApplyResult{}, err
+				}
+			}
+		}
+		for _, e := range in.Events {
+			p.kinds = append(p.kinds, e.Kind)
+		}
+		return models.ApplyResult{}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityApply})
 }
 
 func carryInput() workflows.ApplicationInput {

@@ -90,13 +90,13 @@ func TestClockFailureDoesNotFailTheApplication(t *testing.T) {
 		return models.ReserveResult{Reserved: true}, nil
 	}, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
 	releases := 0
-	env.RegisterActivityWithOptions(func(_ context.Context, in models.ReleaseInput) (models.ReleaseResult, error) {
+	p.release = func(in models.ReleaseInput) (models.ReleaseResult, error) {
 		releases++
 		if releases == 1 {
 			return models.ReleaseResult{}, temporal.NewNonRetryableApplicationError("database unreachable", "Unavailable", nil)
 		}
 		return models.ReleaseResult{ReleasedCents: 100_000}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
+	}
 	workflows.Register(env)
 	in := carryInput()
 	in.Rules.ReviewersRequired = 1

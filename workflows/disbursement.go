@@ -87,11 +87,10 @@ func (a *application) handleConfirmPayment(ctx workflow.Context, in Disbursement
 	// The attempt number keys the ledger entry; it is only counted once the
 	// ledger has the payment, so a failed call retried books the same entry.
 	attempt := t.Attempts + 1
-	var res models.PaymentResult
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityRecordPayment, models.PaymentInput{
+	if err := a.pay(ctx, models.PaymentInput{
 		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, TrancheID: t.ID, Attempt: attempt,
 		AmountCents: t.AmountCents, At: a.now(ctx),
-	}).Get(ctx, &res); err != nil {
+	}); err != nil {
 		return err
 	}
 	t.Attempts = attempt
@@ -122,10 +121,10 @@ func (a *application) validateFailure(in DisbursementInput) error {
 func (a *application) handleFailure(ctx workflow.Context, in DisbursementInput) error {
 	t, _ := a.tranche(in.TrancheID)
 	if t.Status == models.TranchePaid {
-		if err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityRecordPayment, models.PaymentInput{
+		if err := a.pay(ctx, models.PaymentInput{
 			ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, TrancheID: t.ID, Attempt: t.Attempts,
 			AmountCents: t.AmountCents, Reverse: true, At: a.now(ctx),
-		}).Get(ctx, nil); err != nil {
+		}); err != nil {
 			return err
 		}
 		a.s.PaidCents -= t.AmountCents
@@ -134,6 +133,17 @@ func (a *application) handleFailure(ctx workflow.Context, in DisbursementInput) 
 	t.Status = models.TrancheDue
 	t.ApprovedBy, t.ApprovedAt, t.PaidBy, t.PaidAt, t.BankReference = "", nil, "", nil, ""
 	return a.emit(ctx, "payment_failed", "", in.Actor, t.ID+": "+in.Reason)
+}
+
+// pay books a payment (or, Reverse, its return) in the ledger, keyed by
+// tranche and attempt: with the action's other writes once it is durable.
+func (a *application) pay(ctx workflow.Context, in models.PaymentInput) error {
+	if a.durable {
+		a.pend.payments = append(a.pend.payments, in)
+		return nil
+	}
+	var res models.PaymentResult
+	return workflow.ExecuteLocalActivity(localCtx(ctx), ActivityRecordPayment, in).Get(ctx, &res)
 }
 
 // closeIfSettled closes the application once the final report is accepted

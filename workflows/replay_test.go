@@ -18,9 +18,10 @@ import (
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
 	// code before "interim-report-within-project", testdata/v1/ before
-	// "waitlist-self-heal": running workflows of every version must replay.
+	// "waitlist-self-heal", testdata/v2/ before "durable-effects": running
+	// workflows of every version must replay.
 	var files []string
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1")} {
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1"), filepath.Join("testdata", "v2")} {
 		found, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)

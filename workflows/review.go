@@ -100,6 +100,7 @@ func (a *application) decide(ctx workflow.Context) error {
 	case models.DecisionApprove:
 		return a.approve(ctx, detail)
 	default:
+		a.releaseOnEnding(ctx, "rejected")
 		return a.transition(ctx, models.StatusRejected, "rejected", system, detail)
 	}
 }

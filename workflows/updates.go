@@ -88,7 +88,12 @@ func register[T actorInput](ctx workflow.Context, a *application, name string,
 			if err := validate(in); err != nil {
 				return models.ApplicationState{}, err
 			}
-			if err := handle(ctx, in); err != nil {
+			err := handle(ctx, in)
+			if err == nil {
+				err = a.commit(ctx)
+			}
+			if err != nil {
+				a.revert(ctx, err)
 				return models.ApplicationState{}, err
 			}
 			return View(a.s, in.actor()), nil

@@ -140,6 +140,23 @@ func Start(opts Options) (*Server, error) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// Updates are how people act; let many wait on one workflow at once.
 		dynamicconfig.WorkflowExecutionMaxInFlightUpdates.Key(): 50,
+		// An action's writes are a regular activity (durable-effects): the
+		// server hands it back with the workflow task's completion, saving a
+		// matching round trip. Production clusters should set it too.
+		dynamicconfig.EnableActivityEagerExecution.Key(): true,
+		// One partition per task queue, as Temporal's own dev server runs: a
+		// task meets a waiting poller at once instead of being forwarded
+		// between partitions (tens of milliseconds per activity otherwise).
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// The history shard's queues read new tasks at most 20 times a second
+		// by default: past the burst every activity, timer and workflow task
+		// the server creates waits ~50 ms to be dispatched. One shard here,
+		// so let it read as often as tasks come.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   10000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      10000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 10000,
+		dynamicconfig.OutboundProcessorMaxPollRPS.Key():   10000,
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),

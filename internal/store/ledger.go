@@ -42,14 +42,15 @@ type waitlistEntry struct {
 func (waitlistEntry) TableName() string { return "waitlist" }
 
 // lockProgramme serialises ledger transactions of one programme. On
-// PostgreSQL it takes the row lock; SQLite transactions are already
+// PostgreSQL it takes the row lock (FOR NO KEY UPDATE: it does not block the
+// foreign-key checks of inserts that reference the programme); SQLite transactions are already
 // serialised (BEGIN IMMEDIATE, one connection).
 func (s *Store) lockProgramme(tx *gorm.DB, programmeID string) error {
 	if s.Dialect != Postgres {
 		return nil
 	}
 	var id string
-	err := tx.Raw("SELECT id FROM programmes WHERE id = ? FOR UPDATE", programmeID).Scan(&id).Error
+	err := tx.Raw("SELECT id FROM programmes WHERE id = ? FOR NO KEY UPDATE", programmeID).Scan(&id).Error
 	if err != nil {
 		return fmt.Errorf("lock programme %s: %w", programmeID, err)
 	}
@@ -119,7 +120,7 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 		}).Error
 	})
 	if err != nil {
-		return models.ReserveResult{}, fmt.Errorf("reserve budget for %s: %w", in.ApplicationID, err)
+		return models.ReserveResult{}, fmt.Errorf("reserve budget for %s: %w", in.ApplicationID, classifyDB(err))
 	}
 	return out, nil
 }
@@ -142,42 +143,50 @@ func (s *Store) Release(ctx context.Context, in models.ReleaseInput) (models.Rel
 		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
 			return err
 		}
-		if err := tx.Where("application_id = ?", in.ApplicationID).Delete(&waitlistEntry{}).Error; err != nil {
-			return err
-		}
-		var reserved int64
-		if err := tx.Raw("SELECT reserved_cents FROM applications WHERE id = ?", in.ApplicationID).Scan(&reserved).Error; err != nil {
-			return err
-		}
-		amount := in.AmountCents
-		if in.All || amount > reserved {
-			amount = reserved
-		}
-		if amount > 0 {
-			fresh, err := insertEntry(tx, ledgerEntry{ID: in.ApplicationID + ":release:" + in.Key, ProgrammeID: in.ProgrammeID,
-				ApplicationID: in.ApplicationID, Kind: EntryRelease, AmountCents: amount, At: in.At})
-			if err != nil {
-				return err
-			}
-			if fresh {
-				if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
-					amount, amount, in.ProgrammeID).Error; err != nil {
-					return err
-				}
-				if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ? WHERE id = ?`, amount, in.ApplicationID).Error; err != nil {
-					return err
-				}
-				out.ReleasedCents = amount
-			}
-		}
-		promoted, err := s.promote(tx, in.ProgrammeID, in.At)
-		out.Promoted = promoted
+		var err error
+		out, err = s.release(tx, in)
 		return err
 	})
 	if err != nil {
-		return models.ReleaseResult{}, fmt.Errorf("release budget of %s: %w", in.ApplicationID, err)
+		return models.ReleaseResult{}, fmt.Errorf("release budget of %s: %w", in.ApplicationID, classifyDB(err))
 	}
 	return out, nil
+}
+
+// release is Release inside a transaction that holds the programme's lock.
+func (s *Store) release(tx *gorm.DB, in models.ReleaseInput) (models.ReleaseResult, error) {
+	var out models.ReleaseResult
+	if err := tx.Where("application_id = ?", in.ApplicationID).Delete(&waitlistEntry{}).Error; err != nil {
+		return out, err
+	}
+	var reserved int64
+	if err := tx.Raw("SELECT reserved_cents FROM applications WHERE id = ?", in.ApplicationID).Scan(&reserved).Error; err != nil {
+		return out, err
+	}
+	amount := in.AmountCents
+	if in.All || amount > reserved {
+		amount = reserved
+	}
+	if amount > 0 {
+		fresh, err := insertEntry(tx, ledgerEntry{ID: in.ApplicationID + ":release:" + in.Key, ProgrammeID: in.ProgrammeID,
+			ApplicationID: in.ApplicationID, Kind: EntryRelease, AmountCents: amount, At: in.At})
+		if err != nil {
+			return out, err
+		}
+		if fresh {
+			if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
+				amount, amount, in.ProgrammeID).Error; err != nil {
+				return out, err
+			}
+			if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ? WHERE id = ?`, amount, in.ApplicationID).Error; err != nil {
+				return out, err
+			}
+			out.ReleasedCents = amount
+		}
+	}
+	promoted, err := s.promote(tx, in.ProgrammeID, in.At)
+	out.Promoted = promoted
+	return out, err
 }
 
 // promote reserves for waitlisted applications in order of arrival and stops
@@ -214,36 +223,46 @@ func (s *Store) RecordPayment(ctx context.Context, in models.PaymentInput) (mode
 	if in.AmountCents <= 0 {
 		return models.PaymentResult{}, fmt.Errorf("payment of %d cents: %w", in.AmountCents, models.ErrInvalid)
 	}
-	kind, sign := EntryPay, int64(1)
-	if in.Reverse {
-		kind, sign = EntryReturn, -1
-	}
 	var out models.PaymentResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
 			return err
 		}
-		fresh, err := insertEntry(tx, ledgerEntry{ID: in.TrancheID + ":" + kind + ":" + strconv.Itoa(in.Attempt),
-			ProgrammeID: in.ProgrammeID, ApplicationID: in.ApplicationID, Kind: kind, AmountCents: in.AmountCents, At: in.At})
-		if err != nil || !fresh {
-			return err
-		}
-		d := sign * in.AmountCents
-		if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
-			d, d, in.ProgrammeID).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
-			d, d, in.ApplicationID).Error; err != nil {
-			return err
-		}
-		out.Applied = true
-		return nil
+		var err error
+		out.Applied, err = recordPayment(tx, in)
+		return err
 	})
 	if err != nil {
-		return models.PaymentResult{}, fmt.Errorf("record payment of %s: %w", in.TrancheID, err)
+		return models.PaymentResult{}, fmt.Errorf("record payment of %s: %w", in.TrancheID, classifyDB(err))
 	}
 	return out, nil
+}
+
+// recordPayment is RecordPayment inside a transaction that holds the
+// programme's lock; it reports whether it applied the payment.
+func recordPayment(tx *gorm.DB, in models.PaymentInput) (bool, error) {
+	if in.AmountCents <= 0 {
+		return false, fmt.Errorf("payment of %d cents: %w", in.AmountCents, models.ErrInvalid)
+	}
+	kind, sign := EntryPay, int64(1)
+	if in.Reverse {
+		kind, sign = EntryReturn, -1
+	}
+	fresh, err := insertEntry(tx, ledgerEntry{ID: in.TrancheID + ":" + kind + ":" + strconv.Itoa(in.Attempt),
+		ProgrammeID: in.ProgrammeID, ApplicationID: in.ApplicationID, Kind: kind, AmountCents: in.AmountCents, At: in.At})
+	if err != nil || !fresh {
+		return false, err
+	}
+	d := sign * in.AmountCents
+	if err := tx.Exec(`UPDATE programmes SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
+		d, d, in.ProgrammeID).Error; err != nil {
+		return false, err
+	}
+	if err := tx.Exec(`UPDATE applications SET reserved_cents = reserved_cents - ?, paid_cents = paid_cents + ? WHERE id = ?`,
+		d, d, in.ApplicationID).Error; err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Ledger returns a programme's budget ledger.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -152,6 +153,28 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
 		return 0, fmt.Errorf("apply migrations: %w", err)
 	}
 	return len(res), nil
+}
+
+// classifyDB marks what the database refused for its content (SQLSTATE
+// classes 22, data exceptions, and 23, integrity constraint violations, on
+// PostgreSQL; constraint, size and type errors on SQLite) as models.ErrData:
+// retrying cannot fix them, so no caller should.
+func classifyDB(err error) error {
+	if err == nil || errors.Is(err, models.ErrData) {
+		return err
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+		return fmt.Errorf("%w: %w", models.ErrData, err)
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		switch lite.Code() & 0xff { // primary result code
+		case 18, 19, 20: // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH
+			return fmt.Errorf("%w: %w", models.ErrData, err)
+		}
+	}
+	return err
 }
 
 // translate maps storage errors to domain sentinels.
