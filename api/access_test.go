@@ -459,6 +459,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST /api/v1/applications/:id/cancellation", "withdrawn", a(appWithdraw) + "/cancellation", map[string]any{"reason": "too late"},
 			cells{409, 403, 403, 403, 403, 401, 401}},
 		{"GET /api/v1/disbursements/exports", "", v1 + "/disbursements/exports", nil, cells{200, 403, 403, 403, 200, 401, 401}},
+		{"GET /api/v1/reconciliation", "", v1 + "/reconciliation", nil, cells{200, 403, 403, 403, 200, 401, 401}},
 		{"POST /api/v1/applications/:id/repayments", "nothing owed", a(appPaid) + "/repayments",
 			map[string]any{"amount_cents": 100, "bank_reference": "MATRIX-REPAY"}, cells{403, 403, 403, 403, 409, 401, 401}},
 		{"POST /api/v1/applications/:id/repayments", "unknown", a(unk) + "/repayments",

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	commonpb "go.temporal.io/api/common/v1"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +47,7 @@ type payeeDTO struct {
 // proposalDTO is what an applicant submits or revises.
 type proposalDTO struct {
 	Title          string   `json:"title" validate:"required,max=200"`
-	Summary        string   `json:"summary" validate:"max=10000"`
+	Summary        string   `json:"summary" validate:"max=10000" text:"multiline"`
 	RequestedCents int64    `json:"requested_cents" validate:"required,gt=0,max=100000000000"`
 	TotalCostCents int64    `json:"total_cost_cents" validate:"required,gt=0,max=1000000000000"`
 	StartDate      string   `json:"start_date" validate:"required"`
@@ -158,10 +161,26 @@ func (s *Server) createApplication(c echo.Context) error {
 		err = h.Get(ctx, &st)
 	}
 	if err != nil {
+		if s.stillRunning(c, id, "submission", err) {
+			return errStillRunning
+		}
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/applications/"+id)
 	return c.JSON(http.StatusCreated, toApplicationResponse(st))
+}
+
+// keyedID is "" without an Idempotency-Key, else an id derived from the
+// caller, the kind of thing and the key, so a retry of a request whose first
+// attempt died finds what that attempt created.
+func keyedID(c echo.Context, kind string) string {
+	key := c.Request().Header.Get(idempotencyHeader)
+	if key == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(kind + "\x00" + userOf(c).ID + "\x00" + key))
+	id, _ := uuid.FromBytes(sum[:16])
+	return uuid.NewSHA1(id, nil).String()
 }
 
 // applicationID is a new time-ordered id, or, with an Idempotency-Key, one
@@ -356,8 +375,9 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 	appID := rec.ID
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
+	uid := updateID(c, name, rec.Seq, idSource)
 	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.WorkflowID(appID), UpdateID: updateID(c, name, rec.Seq, idSource), UpdateName: name,
+		WorkflowID: workflows.WorkflowID(appID), UpdateID: uid, UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var st models.ApplicationState
@@ -365,6 +385,9 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 		err = h.Get(ctx, &st)
 	}
 	if err != nil {
+		if s.stillRunning(c, appID, uid, err) {
+			return st, errStillRunning
+		}
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			// The workflow has ended: the stage no longer allows the action.
@@ -377,8 +400,48 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 	return st, nil
 }
 
+// errStillRunning: the action was accepted (it is in the workflow's
+// history and will be carried out) but not finished within the call's time,
+// e.g. while the database is briefly unreachable. The response is already
+// written (202).
+var errStillRunning = errors.New("accepted, still running")
+
+// stillRunning answers 202 if err is the call's timeout and the update was
+// nevertheless accepted: asked again by its id, Temporal says so at once
+// without running it twice. The answer says where to see the outcome; the
+// same request sent again (same Idempotency-Key, or the same body) answers
+// with the result once it is there.
+func (s *Server) stillRunning(c echo.Context, appID, updateID string, err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &deadline) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	res, perr := s.cfg.Temporal.WorkflowService().PollWorkflowExecutionUpdate(ctx, &workflowservice.PollWorkflowExecutionUpdateRequest{
+		Namespace:  s.cfg.Namespace,
+		UpdateRef:  &updatepb.UpdateRef{WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: workflows.WorkflowID(appID)}, UpdateId: updateID},
+		WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED},
+	})
+	if perr != nil || res.GetStage() < enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED {
+		return false
+	}
+	loc := "/api/v1/applications/" + appID
+	c.Response().Header().Set(echo.HeaderLocation, loc)
+	c.Response().Header().Set("Retry-After", "2")
+	_ = c.JSON(http.StatusAccepted, map[string]any{
+		"status":      "accepted",
+		"detail":      "the action is accepted and still being carried out; GET " + loc + " shows the outcome, or send the same request again",
+		"application": loc,
+	})
+	return true
+}
+
 // respond answers an action with the application's new state.
 func respond(c echo.Context, status int, st models.ApplicationState, err error) error {
+	if errors.Is(err, errStillRunning) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -388,7 +451,7 @@ func respond(c echo.Context, status int, st models.ApplicationState, err error) 
 type reviewRequest struct {
 	Recommendation     string         `json:"recommendation" validate:"required_without=ConflictOfInterest,omitempty,oneof=approve reject revise"`
 	Scores             map[string]int `json:"scores" validate:"max=20"`
-	Comment            string         `json:"comment" validate:"max=10000"`
+	Comment            string         `json:"comment" validate:"max=10000" text:"multiline"`
 	ConflictOfInterest bool           `json:"conflict_of_interest"`
 }
 
@@ -426,7 +489,7 @@ func (s *Server) submitRevision(c echo.Context) error {
 }
 
 type reasonRequest struct {
-	Reason string `json:"reason" validate:"max=2000"`
+	Reason string `json:"reason" validate:"max=2000" text:"multiline"`
 }
 
 func (s *Server) simpleAction(name string, requireReason bool) echo.HandlerFunc {
@@ -476,7 +539,7 @@ func (s *Server) extendReview(c echo.Context) error {
 
 type reportRequest struct {
 	Kind             string `json:"kind" validate:"required,oneof=interim final"`
-	Narrative        string `json:"narrative" validate:"required,max=50000"`
+	Narrative        string `json:"narrative" validate:"required,max=50000" text:"multiline"`
 	ActualCostsCents *int64 `json:"actual_costs_cents" validate:"required,min=0,max=1000000000000"`
 }
 
@@ -514,7 +577,7 @@ type ReportResponse struct {
 
 type assessmentRequest struct {
 	Decision string `json:"decision" validate:"required,oneof=accept revise"`
-	Comment  string `json:"comment" validate:"max=10000"`
+	Comment  string `json:"comment" validate:"max=10000" text:"multiline"`
 }
 
 func (s *Server) assessReport(c echo.Context) error {

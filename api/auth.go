@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"crypto/rand"
 	"crypto/sha256"
@@ -118,6 +119,9 @@ func bind(c echo.Context, dst any, required bool) error {
 		}
 		return invalidFields(models.FieldError{Field: "(body)", Message: err.Error()})
 	}
+	if fields := checkText(dst, !utf8.Valid(body)); len(fields) > 0 {
+		return invalidFields(fields...)
+	}
 	return c.Validate(dst)
 }
 
@@ -147,7 +151,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if (req.Role == "applicant" || req.Role == "reviewer") && strings.TrimSpace(req.Organisation) == "" {
 		return invalidFields(models.FieldError{Field: "organisation", Message: "is required for applicants and reviewers"})
 	}
-	u, token, err := NewUser(c.Request().Context(), s.cfg.Store, req.Name, models.Role(req.Role), req.Organisation, s.cfg.Now())
+	u, token, err := NewUser(c.Request().Context(), s.cfg.Store, keyedID(c, "user"), req.Name, models.Role(req.Role), req.Organisation, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -158,11 +162,25 @@ func (s *Server) createUser(c echo.Context) error {
 }
 
 // NewUser makes a user with a fresh token (shown once, stored hashed); the
-// API and the CLI both create users through it.
-func NewUser(ctx context.Context, st *store.Store, name string, r models.Role, org string, now time.Time) (models.User, string, error) {
+// API and the CLI both create users through it. id is "" for a new id, or
+// one derived from an Idempotency-Key: a request whose first attempt died
+// after the user was stored then finds that user and gives it a fresh token
+// (the first one never reached the caller), rather than making a second.
+func NewUser(ctx context.Context, st *store.Store, id, name string, r models.Role, org string, now time.Time) (models.User, string, error) {
 	token, hash := NewToken()
-	id, _ := uuid.NewV7()
-	u := models.User{ID: id.String(), Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
+	if id == "" {
+		v7, _ := uuid.NewV7()
+		id = v7.String()
+	} else if old, err := st.User(ctx, id); err == nil {
+		old.TokenHash = hash
+		if err := st.SaveUser(ctx, &old); err != nil {
+			return old, "", err
+		}
+		return old, token, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return old, "", err
+	}
+	u := models.User{ID: id, Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
 		TokenHash: hash, CreatedAt: now.UTC()}
 	if err := st.CreateUser(ctx, &u); err != nil {
 		return u, "", err

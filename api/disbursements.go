@@ -105,7 +105,7 @@ func (s *Server) listDisbursements(c echo.Context) error {
 }
 
 type approvalRequest struct {
-	Comment string `json:"comment" validate:"max=2000"`
+	Comment string `json:"comment" validate:"max=2000" text:"multiline"`
 }
 
 type paymentRequest struct {
@@ -113,7 +113,7 @@ type paymentRequest struct {
 }
 
 type failureRequest struct {
-	Reason string `json:"reason" validate:"required,max=2000"`
+	Reason string `json:"reason" validate:"required,max=2000" text:"multiline"`
 }
 
 // disbursementAction sends a finance action to the tranche's application.

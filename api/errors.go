@@ -104,6 +104,10 @@ func (s *Server) toProblem(err error) *Problem {
 				_ = appErr.Details(&fields)
 			}
 			return invalidFields(fields...)
+		case "DataError":
+			// The database refused what the action would write; the
+			// workflow put its state back as it was.
+			return problem(http.StatusUnprocessableEntity, "the action's content was refused by the database; nothing was changed")
 		}
 	}
 	var nf *serviceerror.NotFound
@@ -120,6 +124,8 @@ func (s *Server) toProblem(err error) *Problem {
 		return problem(http.StatusUnauthorized, "missing or unknown bearer token")
 	case errors.Is(err, models.ErrInvalid):
 		return problem(http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, models.ErrData):
+		return problem(http.StatusUnprocessableEntity, "the content was refused by the database; nothing was changed")
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,6 +78,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			case rec.RequestHash != hash:
 				return problem(http.StatusUnprocessableEntity, "this Idempotency-Key was used with a different request")
 			case rec.StatusCode == 0:
+				c.Response().Header().Set("Retry-After", "1")
 				return problem(http.StatusConflict, "a request with this Idempotency-Key is still in progress")
 			}
 			if rec.Location != "" {
@@ -85,16 +87,39 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Idempotent-Replayed", "true")
 			return c.Blob(rec.StatusCode, rec.ContentType, []byte(rec.Response))
 		}
+		// Hold the claim while the request runs: if this process dies, the
+		// lease runs out and a retry takes the key over within seconds.
+		stop := make(chan struct{})
+		renewed := make(chan struct{})
+		go func() {
+			defer close(renewed)
+			t := time.NewTicker(store.ClaimLease / 3)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if err := s.cfg.Store.RenewIdempotencyKey(context.WithoutCancel(ctx), u.ID, key, rec.CreatedAt); err != nil {
+						s.log.Warn("renew idempotency claim", "error", err)
+					}
+				}
+			}
+		}()
 		w := &capture{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = w
 		herr := next(c)
+		close(stop)
+		<-renewed
 		if herr != nil {
 			s.handleError(herr, c)
 		}
 		// The outcome is stored even if the client has gone away meanwhile.
 		ctx = context.WithoutCancel(ctx)
 		status := c.Response().Status
-		if status >= 500 || status == 499 || status == http.StatusConflict && herr != nil {
+		if status >= 500 || status == 499 || status == http.StatusConflict && herr != nil || status == http.StatusAccepted {
+			// 202 too: the action is still running; the retry re-drives the
+			// same update and answers with its result.
 			// Let the client retry with the same key.
 			_ = s.cfg.Store.ReleaseIdempotencyKey(ctx, u.ID, key, rec.CreatedAt)
 			return nil

@@ -269,4 +269,5 @@ func TestLifecycleHappyPath(t *testing.T) {
 		t.Fatalf("history has %d entries from %v to %v, want submitted … closed", n, hist.Items[0], hist.Items[n-1])
 	}
 	record(t, app, st.ID, "happy_path")
+	app.BooksExact(t)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"encoding/json"
 	"net/http"
@@ -187,7 +188,7 @@ func (s *Server) createProgramme(c echo.Context) error {
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}
-	p, err := NewProgramme(c.Request().Context(), s.cfg.Store, strings.TrimSpace(req.Name), rules,
+	p, err := NewProgramme(c.Request().Context(), s.cfg.Store, keyedID(c, "programme"), strings.TrimSpace(req.Name), rules,
 		models.Payee{Name: req.DebtorName, IBAN: req.DebtorIBAN, BIC: req.DebtorBIC}, s.cfg.Now())
 	if err != nil {
 		return err
@@ -198,14 +199,23 @@ func (s *Server) createProgramme(c echo.Context) error {
 
 // NewProgramme stores a programme with validated rules, paying from the
 // debtor account (its name defaults to the programme's); the API and the
-// dev seed both create programmes through it.
-func NewProgramme(ctx context.Context, st *store.Store, name string, rules models.Rules, debtor models.Payee, now time.Time) (models.Programme, error) {
+// dev seed both create programmes through it. id is "" for a new id, or one
+// derived from an Idempotency-Key: a request whose first attempt died after
+// the programme was stored finds it rather than making a second.
+func NewProgramme(ctx context.Context, st *store.Store, id, name string, rules models.Rules, debtor models.Payee, now time.Time) (models.Programme, error) {
 	raw, _ := json.Marshal(rules)
-	id, _ := uuid.NewV7()
+	if id == "" {
+		v7, _ := uuid.NewV7()
+		id = v7.String()
+	} else if old, err := st.Programme(ctx, id); err == nil {
+		return old, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return old, err
+	}
 	if debtor.Name == "" {
 		debtor.Name = name
 	}
-	p := models.Programme{ID: id.String(), Name: name, Currency: rules.Currency, RulesJSON: string(raw),
+	p := models.Programme{ID: id, Name: name, Currency: rules.Currency, RulesJSON: string(raw),
 		BudgetCents: rules.BudgetCents, DebtorName: debtor.Name, DebtorIBAN: models.NormaliseIBAN(debtor.IBAN),
 		DebtorBIC: strings.ToUpper(strings.TrimSpace(debtor.BIC)), Status: "open", CreatedAt: now.UTC()}
 	return p, st.CreateProgramme(ctx, &p)

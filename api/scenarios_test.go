@@ -145,6 +145,7 @@ func TestLifecycleScenarios(t *testing.T) {
 		}
 		record(t, app, st.ID, "settlement_repayment")
 	})
+	app.BooksExact(t)
 }
 
 // TestConcurrentApprovals approves 50 applications at once against a fund
@@ -207,6 +208,7 @@ func TestConcurrentApprovals(t *testing.T) {
 	if l := w.ledger(t); l.ReservedCents != 10*grant || l.ReleasedCents != grant {
 		t.Fatalf("ledger after promotion = %+v, want 10 grants reserved, one released", l)
 	}
+	app.BooksExact(t)
 }
 
 // oldestWaitlisted is the head of the programme's waitlist, as the ledger

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"go.temporal.io/api/workflowservice/v1"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -33,6 +34,8 @@ type Workflows interface {
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	// WorkflowService asks how far an update got (accepted or not).
+	WorkflowService() workflowservice.WorkflowServiceClient
 }
 
 // Config wires the API to its dependencies.
@@ -67,6 +70,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 20 * time.Second
@@ -117,7 +123,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/api/v1/openapi.json", s.openapi)
 
-	v1 := e.Group("/api/v1", s.authenticate, s.idempotent)
+	v1 := e.Group("/api/v1", s.authenticate, cleanParams, s.idempotent)
 	v1.POST("/users", s.createUser, role(RoleAdmin))
 	v1.GET("/users", s.listUsers, role(RoleAdmin))
 	v1.GET("/users/:id", s.getUser, role(RoleAdmin))
@@ -142,6 +148,8 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/repayments", s.recordRepayment, role(RoleFinance))
 	v1.GET("/applications/:id/reports/:report_id", s.getReport)
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
+
+	v1.GET("/reconciliation", s.reconciliation, role(RoleAdmin, RoleFinance))
 
 	v1.GET("/disbursements", s.listDisbursements, role(RoleFinance, RoleAdmin))
 	v1.GET("/disbursements/export", s.exportDisbursements, role(RoleFinance))

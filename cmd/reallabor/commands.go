@@ -16,6 +16,7 @@ import (
 
 	"reallabor/api"
 	"reallabor/internal/devstack"
+	"reallabor/internal/reconcile"
 	"reallabor/internal/store"
 	"reallabor/models"
 )
@@ -228,6 +229,35 @@ func (p *program) migrate(ctx context.Context, args []string) error {
 	return nil
 }
 
+// errDifferences: the check found the books and the workflows apart.
+var errDifferences = errors.New("the books differ from the workflows")
+
+// check runs the reconciliation and prints every difference.
+func (p *program) check(ctx context.Context, args []string) error {
+	cfg, log, err := p.setup("check", args)
+	if err != nil {
+		return err
+	}
+	st, tc, closeAll, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	rep, err := (&reconcile.Checker{Store: st, Temporal: tc, Settle: 3 * time.Second}).Check(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range rep.Differences {
+		fmt.Fprintln(p.stdout, d)
+	}
+	fmt.Fprintf(p.stdout, "checked %d programme(s), %d application(s): %d difference(s)\n",
+		rep.Programmes, rep.Applications, len(rep.Differences))
+	if len(rep.Differences) > 0 {
+		return errDifferences
+	}
+	return nil
+}
+
 // createUser makes a user from the command line and prints its token once.
 func (p *program) createUser(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("reallabor users create", flag.ContinueOnError)
@@ -262,7 +292,7 @@ func (p *program) createUser(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	u, token, err := api.NewUser(ctx, st, *name, r, *org, time.Now())
+	u, token, err := api.NewUser(ctx, st, "", *name, r, *org, time.Now())
 	if err != nil {
 		return err
 	}
@@ -290,7 +320,7 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	}
 	rules := models.DefaultRules()
 	rules.BudgetCents = 500_000_00
-	prog, err := api.NewProgramme(ctx, st, "Digitale Innenstadt (demo)", rules, models.Payee{
+	prog, err := api.NewProgramme(ctx, st, "", "Digitale Innenstadt (demo)", rules, models.Payee{
 		Name: "Stadt Musterstadt Wirtschaftsfoerderung", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"}, time.Now())
 	if err != nil {
 		return "", err
@@ -309,7 +339,7 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
 		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
 	} {
-		_, token, err := api.NewUser(ctx, st, u.name, u.role, u.org, time.Now())
+		_, token, err := api.NewUser(ctx, st, "", u.name, u.role, u.org, time.Now())
 		if err != nil {
 			return "", err
 		}

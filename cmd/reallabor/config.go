@@ -68,7 +68,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if c.RateLimit, err = strconv.ParseFloat(rateLimit, 64); err != nil || c.RateLimit < 0 {
 		return c, fmt.Errorf("RATE_LIMIT %q is not a non-negative number", rateLimit)
 	}
-	if cmd == "dev" && c.DatabaseURL == "" {
+	if (cmd == "dev" || cmd == "check") && c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "reallabor.db")
 	}
 	if cmd != "dev" && c.DatabaseURL == "" {

@@ -50,6 +50,9 @@ commands:
   worker         the Temporal worker, against TEMPORAL_ADDRESS and DATABASE_URL
   migrate        apply database migrations to DATABASE_URL
   users create   create a user and print its token (--role, --name, --organisation)
+  check          compare the books (ledger, journal, projection, audit trail) with every
+                 application's workflow; print each difference, exit 1 if any (without
+                 DATABASE_URL: the data of a local dev)
 
 run "reallabor <command> -h" for its flags`
 
@@ -73,6 +76,8 @@ func (p *program) run(ctx context.Context, args []string) error {
 			return errors.New(`usage: reallabor users create --role <admin|applicant|reviewer|finance> --name <name> [--organisation <org>]`)
 		}
 		return p.createUser(ctx, rest[1:])
+	case "check":
+		return p.check(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(p.stdout, usage)
 		return nil

@@ -49,6 +49,8 @@ type Options struct {
 	// Register, if set, registers the activities instead of the real
 	// activities.Ledger (e.g. to inject a failure around it).
 	Register func(st *store.Store, w worker.Worker)
+	// CallTimeout, if set, bounds the API's Temporal calls (default 20 s).
+	CallTimeout time.Duration
 }
 
 // Start boots the product; everything stops when the test ends.
@@ -84,7 +86,7 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	token, hash := api.NewToken()
@@ -218,4 +220,26 @@ func Proposal(programmeID, organisation string, requestedCents int64) map[string
 // Scores is a full, favourable score sheet for the default criteria.
 func Scores(v int) map[string]int {
 	return map[string]int{"impact": v, "feasibility": v, "partnership": v}
+}
+
+// BooksExact runs the reconciliation through the API and fails the test for
+// every difference between the books and the workflows.
+func (a *App) BooksExact(t testing.TB) {
+	t.Helper()
+	var rep struct {
+		Applications int `json:"applications"`
+		Differences  []struct {
+			ProgrammeID   string `json:"programme_id"`
+			ApplicationID string `json:"application_id"`
+			What          string `json:"what"`
+			Want          string `json:"want"`
+			Got           string `json:"got"`
+		} `json:"differences"`
+	}
+	a.Must(t, http.StatusOK, "GET", "/api/v1/reconciliation?settle=true", a.Admin, nil).JSON(t, &rep)
+	for _, d := range rep.Differences {
+		t.Errorf("books differ from the workflows: programme %s application %s: %s: workflow %s, database %s",
+			d.ProgrammeID, d.ApplicationID, d.What, d.Want, d.Got)
+	}
+	t.Logf("reconciliation: %d applications, %d differences", rep.Applications, len(rep.Differences))
 }

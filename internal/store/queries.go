@@ -175,20 +175,32 @@ type IdempotencyRecord struct {
 	ContentType string
 	Location    string
 	CreatedAt   time.Time
+	// LeaseUntil is how long an unfinished claim holds the key unless its
+	// request renews it (RenewIdempotencyKey).
+	LeaseUntil *time.Time
 }
 
 // TableName is the table of IdempotencyRecord.
 func (IdempotencyRecord) TableName() string { return "idempotency_keys" }
 
-// abandonedClaim is how long an unfinished request holds its key: longer
-// than any request can run (the API bounds Temporal calls to 20 s).
-const abandonedClaim = 2 * time.Minute
+// ClaimLease is how long a claim holds its key without being renewed; the
+// request that holds it renews it every ClaimLease/3.
+const ClaimLease = 6 * time.Second
+
+// legacyClaim is how long a claim made before leases existed holds its key.
+const legacyClaim = 2 * time.Minute
 
 // ClaimIdempotencyKey claims a key for a request. It returns the stored record
 // and found=true if the key was used before (StatusCode 0: still in flight).
+// A claim of the same request whose lease ran out (its process died) is taken
+// over: the caller runs the request again, which is safe because what it
+// drives is keyed by the same Idempotency-Key (Temporal update ids,
+// application, user and programme ids).
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash string) (IdempotencyRecord, bool, error) {
 	// Microseconds: the claim is later matched by its time on every database.
-	rec := IdempotencyRecord{UserID: userID, Key: key, RequestHash: hash, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	lease := now.Add(ClaimLease)
+	rec := IdempotencyRecord{UserID: userID, Key: key, RequestHash: hash, CreatedAt: now, LeaseUntil: &lease}
 	res := s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
 	if res.Error != nil {
 		return rec, false, fmt.Errorf("claim idempotency key: %w", res.Error)
@@ -200,16 +212,30 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, hash strin
 	if err := s.DB.WithContext(ctx).First(&old, "user_id = ? AND key = ?", userID, key).Error; err != nil {
 		return old, false, fmt.Errorf("read idempotency key: %w", err)
 	}
-	// A claim never completed (its process died mid-request) is abandoned
-	// after a while, so the key does not block retries for ever.
-	if old.StatusCode == 0 && time.Since(old.CreatedAt) > abandonedClaim {
-		res := s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0 AND created_at = ?", userID, key, old.CreatedAt).
-			Delete(&IdempotencyRecord{})
-		if res.Error == nil && res.RowsAffected == 1 {
-			return s.ClaimIdempotencyKey(ctx, userID, key, hash)
+	stale := old.LeaseUntil != nil && old.LeaseUntil.Before(now) ||
+		old.LeaseUntil == nil && now.Sub(old.CreatedAt) > legacyClaim
+	if old.StatusCode == 0 && old.RequestHash == hash && stale {
+		res := s.DB.WithContext(ctx).Model(&IdempotencyRecord{}).
+			Where("user_id = ? AND key = ? AND status_code = 0 AND created_at = ?", userID, key, old.CreatedAt).
+			Updates(map[string]any{"created_at": now, "lease_until": lease})
+		if res.Error != nil {
+			return old, false, fmt.Errorf("take over idempotency key: %w", res.Error)
 		}
+		if res.RowsAffected == 1 {
+			return rec, false, nil
+		}
+		return s.ClaimIdempotencyKey(ctx, userID, key, hash)
 	}
 	return old, true, nil
+}
+
+// RenewIdempotencyKey extends the lease of a claim still held by the request
+// that made it (claimedAt is the claim's time).
+func (s *Store) RenewIdempotencyKey(ctx context.Context, userID, key string, claimedAt time.Time) error {
+	lease := time.Now().UTC().Add(ClaimLease)
+	return s.DB.WithContext(ctx).Model(&IdempotencyRecord{}).
+		Where("user_id = ? AND key = ? AND created_at = ? AND status_code = 0", userID, key, claimedAt).
+		Update("lease_until", lease).Error
 }
 
 // CompleteIdempotencyKey stores the response for a claimed key (only if the
