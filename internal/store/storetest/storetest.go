@@ -97,3 +97,30 @@ func Must(tb testing.TB, err error) {
 		tb.Fatal(fmt.Errorf("unexpected error: %w", err))
 	}
 }
+
+// Unavailable makes the store's PostgreSQL database refuse every connection
+// and ends the open ones, as a database that went away would; the returned
+// function lets connections in again.
+func Unavailable(tb testing.TB, st *store.Store) (restore func()) {
+	tb.Helper()
+	var name string
+	if err := st.DB.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		tb.Fatalf("database name: %v", err)
+	}
+	admin, err := sql.Open("pgx", AdminURL())
+	if err != nil {
+		tb.Fatalf("open %s: %v", AdminURL(), err)
+	}
+	if _, err := admin.Exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false"); err != nil {
+		tb.Fatalf("close %s: %v", name, err)
+	}
+	if _, err := admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name); err != nil {
+		tb.Fatalf("end connections to %s: %v", name, err)
+	}
+	return func() {
+		defer admin.Close()
+		if _, err := admin.Exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true"); err != nil {
+			tb.Errorf("reopen %s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"reallabor/activities"
+	"reallabor/internal/apptest"
+	"reallabor/internal/store"
+	"reallabor/internal/store/storetest"
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+// outageOnVote starts the product with the application database made
+// unavailable (connections refused, open ones ended) the moment the first
+// vote is about to be written, for the given time.
+func outageOnVote(t *testing.T, outage, callTimeout time.Duration) *apptest.App {
+	var armed atomic.Bool
+	armed.Store(true)
+	return apptest.StartWith(t, apptest.Options{CallTimeout: callTimeout, Register: func(st *store.Store, w worker.Worker) {
+		l := &activities.Ledger{Store: st}
+		w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
+		w.RegisterActivityWithOptions(func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+			for _, e := range in.Events {
+				if e.Kind == "review_submitted" && armed.CompareAndSwap(true, false) {
+					restore := storetest.Unavailable(t, st)
+					t.Logf("database unavailable for %s", outage)
+					time.AfterFunc(outage, func() { restore(); t.Log("database back") })
+				}
+			}
+			return l.Apply(ctx, in)
+		}, activity.RegisterOptions{Name: workflows.ActivityApply})
+	}})
+}
+
+// TestDatabaseOutageMidAction: the database goes away while a vote is being
+// written. The vote is durable in the workflow; its write is retried until the
+// database is back, and the reviewer gets the vote's answer. Afterwards the
+// books agree with the workflow.
+func TestDatabaseOutageMidAction(t *testing.T) {
+	app := outageOnVote(t, 3*time.Second, 0)
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	reviewer := app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")
+	var st struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 1_000_000)).JSON(t, &st)
+	began := time.Now()
+	var after struct {
+		Seq   int64 `json:"seq"`
+		Votes []struct {
+			ReviewerID string `json:"reviewer_id"`
+		} `json:"votes"`
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", reviewer,
+		map[string]any{"recommendation": "approve", "scores": apptest.Scores(4)}).JSON(t, &after)
+	t.Logf("vote answered after %s", time.Since(began).Round(time.Millisecond))
+	if len(after.Votes) != 1 || after.Votes[0].ReviewerID != reviewer.ID {
+		t.Fatalf("answer to the vote shows votes %+v, want the reviewer's", after.Votes)
+	}
+	var trail struct {
+		Items []struct{ Kind string } `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID+"/history", app.Admin, nil).JSON(t, &trail)
+	if n := len(trail.Items); n != int(after.Seq) || trail.Items[n-1].Kind != "review_submitted" {
+		t.Fatalf("audit trail after the outage = %+v, want %d events ending with the vote", trail.Items, after.Seq)
+	}
+	app.BooksExact(t)
+}
+
+// TestActionOutlastsTheCall: the database stays away longer than the API
+// waits. The reviewer is told the vote is accepted and still running (202,
+// where to look); sending the same request again, as told, answers with the
+// vote once the database is back; nothing is applied twice.
+func TestActionOutlastsTheCall(t *testing.T) {
+	app := outageOnVote(t, 4*time.Second, 2*time.Second)
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	reviewer := app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")
+	var st struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 1_000_000)).JSON(t, &st)
+	vote := map[string]any{"recommendation": "approve", "scores": apptest.Scores(4)}
+	path := "/api/v1/applications/" + st.ID + "/reviews"
+	r := app.Do(t, "POST", path, reviewer, vote, "Idempotency-Key", "vote-1")
+	if r.Status != http.StatusAccepted || r.Header.Get("Location") != "/api/v1/applications/"+st.ID {
+		t.Fatalf("vote during a long outage = %d (Location %q): %s, want 202 naming the application", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	// Retry as told, until the answer is the vote's result.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = app.Do(t, "POST", path, reviewer, vote, "Idempotency-Key", "vote-1")
+		if r.Status == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		if r.Status != http.StatusAccepted && r.Status != http.StatusConflict && r.Status != http.StatusServiceUnavailable &&
+			r.Status != http.StatusInternalServerError {
+			t.Fatalf("retry = %d: %s, want 202, 409 or 503 while the database is away, then 200", r.Status, r.Body)
+		}
+		if r.Status == http.StatusConflict && r.Header.Get("Retry-After") == "" {
+			t.Errorf("409 in progress without Retry-After")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if r.Status != http.StatusOK {
+		t.Fatalf("retry after the outage = %d: %s, want 200", r.Status, r.Body)
+	}
+	var after struct {
+		Votes []struct {
+			ReviewerID string `json:"reviewer_id"`
+		} `json:"votes"`
+	}
+	r.JSON(t, &after)
+	if len(after.Votes) != 1 {
+		t.Fatalf("votes after the retried vote = %+v, want exactly one", after.Votes)
+	}
+	app.BooksExact(t)
+}
