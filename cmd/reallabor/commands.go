@@ -1,18 +1,18 @@
 package main
 
 import (
-	"log/slog"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"go.temporal.io/sdk/client"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"reallabor/api"
 	"reallabor/internal/devstack"
