@@ -104,10 +104,12 @@ func (f *faultClient) waited(d time.Duration) {
 }
 
 type faultState struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Seq      int64  `json:"seq"`
-	Votes    []struct{ ReviewerID string `json:"reviewer_id"` }
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Seq    int64  `json:"seq"`
+	Votes  []struct {
+		ReviewerID string `json:"reviewer_id"`
+	}
 	Tranches []struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
