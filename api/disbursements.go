@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"go.temporal.io/sdk/client"
 	"net/http"
 	"strings"
 	"time"
@@ -32,6 +34,9 @@ type Disbursement struct {
 	PaidBy        string     `json:"paid_by,omitempty"`
 	PaidAt        *time.Time `json:"paid_at,omitempty"`
 	BankReference string     `json:"bank_reference,omitempty"`
+	// ExportBatch is the payment file that carries it (status exported, or
+	// paid from that file).
+	ExportBatch string `json:"export_batch,omitempty"`
 }
 
 func toDisbursement(t models.TrancheRecord) Disbursement {
@@ -45,7 +50,7 @@ func toDisbursement(t models.TrancheRecord) Disbursement {
 	return Disbursement{ID: t.ID, ApplicationID: t.ApplicationID, ProgrammeID: t.ProgrammeID, Number: t.Number,
 		Trigger: string(t.TriggerKind), AmountCents: t.AmountCents, Currency: t.Currency, Status: string(t.Status),
 		DueAt: utc(t.DueAt), ApprovedBy: t.ApprovedBy, ApprovedAt: utc(t.ApprovedAt), PaidBy: t.PaidBy,
-		PaidAt: utc(t.PaidAt), BankReference: t.BankReference}
+		PaidAt: utc(t.PaidAt), BankReference: t.BankReference, ExportBatch: t.ExportBatch}
 }
 
 // DisbursementActionResponse answers a finance action: the disbursement as
@@ -60,16 +65,16 @@ func fromTranche(applicationID, programmeID string, t models.Tranche) Disburseme
 	return toDisbursement(models.TrancheRecord{ID: t.ID, ApplicationID: applicationID, ProgrammeID: programmeID,
 		Number: t.Number, TriggerKind: t.Trigger, AmountCents: t.AmountCents, Currency: t.Currency, Status: t.Status,
 		DueAt: t.DueAt, ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, PaidBy: t.PaidBy, PaidAt: t.PaidAt,
-		BankReference: t.BankReference})
+		BankReference: t.BankReference, ExportBatch: t.ExportBatch})
 }
 
-var disbursementStatuses = map[string]bool{"scheduled": true, "due": true, "approved": true, "paid": true, "failed": true, "cancelled": true}
+var disbursementStatuses = map[string]bool{"scheduled": true, "due": true, "approved": true, "exported": true, "paid": true, "failed": true, "cancelled": true}
 
 func (s *Server) listDisbursements(c echo.Context) error {
 	f := store.TrancheFilter{Status: c.QueryParam("status"), ProgrammeID: c.QueryParam("programme_id"),
 		ApplicationID: c.QueryParam("application_id")}
 	if f.Status != "" && !disbursementStatuses[f.Status] {
-		return invalidFields(models.FieldError{Field: "status", Message: "must be one of scheduled, due, approved, paid, failed, cancelled"})
+		return invalidFields(models.FieldError{Field: "status", Message: "must be one of scheduled, due, approved, exported, paid, failed, cancelled"})
 	}
 	var fields []models.FieldError
 	for _, q := range []struct {
@@ -184,7 +189,7 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	var err error
 	fresh := batchID == ""
 	if fresh {
-		if rows, err = s.cfg.Store.ExportCandidates(ctx, c.QueryParam("programme_id")); err != nil {
+		if rows, err = s.cfg.Store.ExportCandidates(ctx, c.QueryParam("programme_id"), userOf(c).ID); err != nil {
 			return err
 		}
 		for _, r := range rows[min(1, len(rows)):] {
@@ -199,7 +204,8 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	}
 	if len(rows) == 0 {
 		if fresh {
-			return problem(http.StatusNotFound, "no approved disbursements that have not been exported yet")
+			return problem(http.StatusNotFound, "no approved disbursements that have not been exported yet "+
+				"(four eyes: those you approved are exported by another finance user)")
 		}
 		return problem(http.StatusNotFound, "no such export batch")
 	}
@@ -211,41 +217,36 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 		return problem(http.StatusConflict, "the programme has no debtor IBAN: set one to export a SEPA file")
 	}
 	now := s.cfg.Now().UTC()
-	batch := paymentfile.Batch{
-		MessageID: batchID, CreatedAt: now, ExecutionDate: now,
-		Debtor: paymentfile.Debtor{Name: prog.DebtorName, IBAN: prog.DebtorIBAN, BIC: prog.DebtorBIC},
-	}
-	for _, r := range rows {
-		app, err := s.cfg.Store.Application(ctx, r.ApplicationID, store.Scope{})
-		if err != nil {
-			return err
-		}
-		batch.Payments = append(batch.Payments, paymentfile.Payment{
-			DisbursementID: endToEndID(r), ApplicationID: r.ApplicationID, ProgrammeID: r.ProgrammeID, Tranche: r.Number,
-			PayeeName: app.PayeeName, PayeeIBAN: app.PayeeIBAN, PayeeBIC: app.PayeeBIC, AmountCents: r.AmountCents,
-			Currency: r.Currency, Reference: fmt.Sprintf("%s tranche %d %s", prog.Name, r.Number, app.Title),
-		})
-	}
-	// Build and check the file before recording the batch: a file that
+	// Build and check the file before anything is marked: a file that
 	// cannot be made leaves the disbursements exportable.
-	var file []byte
-	contentType, ext := "application/xml", "xml"
-	if format == "csv" {
-		file, err = paymentfile.CSV(batch)
-		contentType, ext = "text/csv; charset=utf-8", "csv"
-	} else {
-		file, err = paymentfile.SEPA(batch)
-	}
-	if errors.Is(err, paymentfile.ErrInvalidBatch) {
-		return problem(http.StatusUnprocessableEntity, err.Error())
-	}
+	file, contentType, ext, err := s.paymentFile(ctx, format, prog, batchID, now, rows)
 	if err != nil {
 		return err
 	}
 	if fresh {
-		ids := make([]string, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
+		// Exported is a workflow state: each tranche's workflow marks it
+		// (approved, not by this user, not in another file) before the file
+		// is handed out; a tranche another action took meanwhile is left out.
+		var ids []string
+		var marked []models.TrancheRecord
+		for _, r := range rows {
+			if err := s.markExported(c, r, batchID); err != nil {
+				if p := s.toProblem(err); p.Status == http.StatusConflict || p.Status == http.StatusForbidden || p.Status == http.StatusNotFound {
+					s.log.Info("tranche left out of the payment file", "tranche", r.ID, "batch", batchID, "reason", p.Detail)
+					continue
+				}
+				return err
+			}
+			ids = append(ids, r.ID)
+			marked = append(marked, r)
+		}
+		if len(marked) == 0 {
+			return problem(http.StatusConflict, "other actions took these disbursements meanwhile: export again")
+		}
+		if len(marked) < len(rows) {
+			if file, contentType, ext, err = s.paymentFile(ctx, format, prog, batchID, now, marked); err != nil {
+				return err
+			}
 		}
 		err := s.cfg.Store.ClaimForExport(ctx, ids, batchID, userOf(c).ID, now)
 		if errors.Is(err, store.ErrExportRace) {
@@ -258,6 +259,54 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	c.Response().Header().Set("Export-Batch", batchID)
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.`+ext+`"`)
 	return c.Blob(http.StatusOK, contentType, file)
+}
+
+// markExported has the tranche's workflow mark it as carried by the payment
+// file batchID (an update keyed by batch and tranche: a retried export marks
+// it once).
+func (s *Server) markExported(c echo.Context, r models.TrancheRecord, batchID string) error {
+	ctx, cancel := s.callCtx(c)
+	defer cancel()
+	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.WorkflowID(r.ApplicationID), UpdateID: "export:" + batchID + ":" + r.ID,
+		UpdateName: workflows.UpdateMarkExported, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.DisbursementInput{Actor: userOf(c).Actor(), TrancheID: r.ID, BatchID: batchID}},
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	return err
+}
+
+// paymentFile builds and checks the payment file of rows.
+func (s *Server) paymentFile(ctx context.Context, format string, prog models.Programme, batchID string, now time.Time,
+	rows []models.TrancheRecord) (file []byte, contentType, ext string, err error) {
+	batch := paymentfile.Batch{
+		MessageID: batchID, CreatedAt: now, ExecutionDate: now,
+		Debtor: paymentfile.Debtor{Name: prog.DebtorName, IBAN: prog.DebtorIBAN, BIC: prog.DebtorBIC},
+	}
+	for _, r := range rows {
+		app, err := s.cfg.Store.Application(ctx, r.ApplicationID, store.Scope{})
+		if err != nil {
+			return nil, "", "", err
+		}
+		batch.Payments = append(batch.Payments, paymentfile.Payment{
+			DisbursementID: endToEndID(r), ApplicationID: r.ApplicationID, ProgrammeID: r.ProgrammeID, Tranche: r.Number,
+			PayeeName: app.PayeeName, PayeeIBAN: app.PayeeIBAN, PayeeBIC: app.PayeeBIC, AmountCents: r.AmountCents,
+			Currency: r.Currency, Reference: fmt.Sprintf("%s tranche %d %s", prog.Name, r.Number, app.Title),
+		})
+	}
+	contentType, ext = "application/xml", "xml"
+	if format == "csv" {
+		file, err = paymentfile.CSV(batch)
+		contentType, ext = "text/csv; charset=utf-8", "csv"
+	} else {
+		file, err = paymentfile.SEPA(batch)
+	}
+	if errors.Is(err, paymentfile.ErrInvalidBatch) {
+		return nil, "", "", problem(http.StatusUnprocessableEntity, err.Error())
+	}
+	return file, contentType, ext, err
 }
 
 // endToEndID is the SEPA end-to-end id of a tranche (at most 35

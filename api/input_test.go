@@ -562,10 +562,12 @@ func TestSEPAExport(t *testing.T) {
 
 	var batch string
 	t.Run("sepa", func(t *testing.T) {
-		r := app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/export?format=sepa", f.finance, nil)
+		// Four eyes before the money leaves: the approver cannot make the file.
+		app.Must(t, http.StatusNotFound, "GET", "/api/v1/disbursements/export?format=sepa", f.finance, nil)
+		r := app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/export?format=sepa", f.finance2, nil)
 		batch = r.Header.Get("Export-Batch")
 		// Never pay twice: a second export carries nothing already exported.
-		app.Must(t, http.StatusNotFound, "GET", "/api/v1/disbursements/export?format=sepa", f.finance, nil)
+		app.Must(t, http.StatusNotFound, "GET", "/api/v1/disbursements/export?format=sepa", f.finance2, nil)
 		if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "xml") {
 			t.Errorf("Content-Type = %q, want XML", ct)
 		}

@@ -159,8 +159,9 @@ func TestOpenAPIIntegration(t *testing.T) {
 	get(fin1, "/api/v1/disbursements?status=due&programme_id="+url.QueryEscape(prog))
 	get(admin, "/api/v1/disbursements?application_id="+url.QueryEscape(a.ID))
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/approval", map[string]any{"comment": "checked"})
-	get(fin1, "/api/v1/disbursements/export?format=csv&programme_id="+url.QueryEscape(prog))
-	problem(http.StatusNotFound, "GET", "/api/v1/disbursements/export", fin1, nil) // already exported
+	problem(http.StatusNotFound, "GET", "/api/v1/disbursements/export", fin1, nil) // four eyes: not the approver
+	get(fin2, "/api/v1/disbursements/export?format=csv&programme_id="+url.QueryEscape(prog))
+	problem(http.StatusNotFound, "GET", "/api/v1/disbursements/export", fin2, nil) // already exported
 	post(http.StatusOK, fin2, "/api/v1/disbursements/"+tr1+"/payment", map[string]any{"bank_reference": "BANK-0001"})
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/failure", map[string]any{"reason": "returned: account closed"})
 	post(http.StatusOK, fin1, "/api/v1/disbursements/"+tr1+"/approval", nil)

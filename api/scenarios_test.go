@@ -280,12 +280,12 @@ func TestFailedExportLosesNothing(t *testing.T) {
 	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", w.applicant, nil).JSON(t, &st)
 	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", w.finance1, nil)
 	q := "/api/v1/disbursements/export?programme_id=" + w.programme
-	app.Must(t, http.StatusConflict, "GET", q+"&format=sepa", w.finance1, nil)
-	r := app.Must(t, 200, "GET", q+"&format=csv", w.finance1, nil)
+	app.Must(t, http.StatusConflict, "GET", q+"&format=sepa", w.finance2, nil)
+	r := app.Must(t, 200, "GET", q+"&format=csv", w.finance2, nil)
 	if !strings.Contains(string(r.Body), ",200000,") {
 		t.Fatalf("CSV after the failed SEPA export misses the disbursement:\n%s", r.Body)
 	}
-	app.Must(t, http.StatusNotFound, "GET", q+"&format=csv", w.finance1, nil)
+	app.Must(t, http.StatusNotFound, "GET", q+"&format=csv", w.finance2, nil)
 	// The batch is listed, so a lost download can be fetched again.
 	var exports struct {
 		Items []struct {

@@ -93,6 +93,12 @@ type Tranche struct {
 	PaidBy        string         `json:"paid_by,omitempty"`
 	PaidAt        *time.Time     `json:"paid_at,omitempty"`
 	BankReference string         `json:"bank_reference,omitempty"`
+	// ExportBatch is the payment file that carries the tranche (exported by
+	// ExportedBy, never its approver); kept once paid, cleared when the bank
+	// returns it.
+	ExportBatch string     `json:"export_batch,omitempty"`
+	ExportedBy  string     `json:"exported_by,omitempty"`
+	ExportedAt  *time.Time `json:"exported_at,omitempty"`
 	// Attempts counts payments made (a returned payment may be paid again);
 	// it keys the ledger entries so each payment is applied exactly once.
 	Attempts int `json:"attempts"`

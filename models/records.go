@@ -84,6 +84,7 @@ type TrancheRecord struct {
 	PaidBy        string
 	PaidAt        *time.Time
 	BankReference string
+	ExportBatch   string
 	Seq           int64
 	UpdatedAt     time.Time
 }

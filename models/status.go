@@ -81,11 +81,14 @@ type TrancheStatus string
 // Disbursement stages: scheduled (trigger not reached), due (finance may
 // approve), approved (first pair of eyes), paid (second pair of eyes confirmed
 // with a bank reference), failed (returned; goes back to due at once, kept for
-// the record in the audit trail), cancelled (never to be paid).
+// the record in the audit trail), cancelled (never to be paid), exported (in a
+// payment file sent to the bank: it can only be marked paid, or returned by
+// the bank, never exported again).
 const (
 	TrancheScheduled TrancheStatus = "scheduled"
 	TrancheDue       TrancheStatus = "due"
 	TrancheApproved  TrancheStatus = "approved"
+	TrancheExported  TrancheStatus = "exported"
 	TranchePaid      TrancheStatus = "paid"
 	TrancheFailed    TrancheStatus = "failed"
 	TrancheCancelled TrancheStatus = "cancelled"

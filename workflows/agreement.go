@@ -64,7 +64,7 @@ func (a *application) promote(ctx workflow.Context) error {
 // failed: its money may be on its way to the bank.
 func (a *application) inPayment() (models.Tranche, bool) {
 	for _, t := range a.s.Tranches {
-		if t.Status == models.TrancheApproved {
+		if t.Status == models.TrancheApproved || t.Status == models.TrancheExported {
 			return t, true
 		}
 	}

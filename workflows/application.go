@@ -28,6 +28,7 @@ const (
 	UpdateApproveDisbursement = "approve-disbursement"
 	UpdateConfirmPayment      = "confirm-payment"
 	UpdateRecordFailure       = "record-payment-failure"
+	UpdateMarkExported        = "mark-exported"
 	UpdateSubmitReport        = "submit-report"
 	UpdateAssessReport        = "assess-report"
 	// UpdateAwaitSubmission answers once the eligibility check is done; the

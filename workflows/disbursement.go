@@ -65,8 +65,32 @@ func (a *application) handleApproveDisbursement(ctx workflow.Context, in Disburs
 	return a.emit(ctx, "disbursement_approved", "", in.Actor, strings.TrimSpace(t.ID+" "+in.Reason))
 }
 
-func (a *application) validateConfirmPayment(in DisbursementInput) error {
+// validateMarkExported: a payment file may carry an approved tranche once,
+// and only if someone other than its approver makes the file (four eyes
+// before the money leaves).
+func (a *application) validateMarkExported(in DisbursementInput) error {
 	t, err := a.validateDisbursement(in, models.TrancheApproved)
+	if err != nil {
+		return err
+	}
+	if t.ApprovedBy == in.Actor.UserID {
+		return forbiddenf("four eyes: the payment file must be made by a finance user other than the approver")
+	}
+	if strings.TrimSpace(in.BatchID) == "" {
+		return invalid(models.FieldError{Field: "batch_id", Message: "is required"})
+	}
+	return nil
+}
+
+func (a *application) handleMarkExported(ctx workflow.Context, in DisbursementInput) error {
+	t, _ := a.tranche(in.TrancheID)
+	t.Status = models.TrancheExported
+	t.ExportBatch, t.ExportedBy, t.ExportedAt = in.BatchID, in.Actor.UserID, at(a.now(ctx))
+	return a.emit(ctx, "disbursement_exported", "", in.Actor, t.ID+" "+in.BatchID)
+}
+
+func (a *application) validateConfirmPayment(in DisbursementInput) error {
+	t, err := a.validateDisbursement(in, models.TrancheApproved, models.TrancheExported)
 	if err != nil {
 		return err
 	}
@@ -106,9 +130,12 @@ func (a *application) handleConfirmPayment(ctx workflow.Context, in Disbursement
 }
 
 func (a *application) validateFailure(in DisbursementInput) error {
-	_, err := a.validateDisbursement(in, models.TrancheApproved, models.TranchePaid)
+	t, err := a.validateDisbursement(in, models.TrancheApproved, models.TrancheExported, models.TranchePaid)
 	if err != nil {
 		return err
+	}
+	if t.Status == models.TrancheExported && t.ExportedBy == in.Actor.UserID {
+		return forbiddenf("four eyes: a payment the bank returned from file %s must be recorded by a finance user other than its exporter", t.ExportBatch)
 	}
 	if len(strings.TrimSpace(in.Reason)) == 0 {
 		return invalid(models.FieldError{Field: "reason", Message: "is required"})
@@ -116,10 +143,15 @@ func (a *application) validateFailure(in DisbursementInput) error {
 	return nil
 }
 
-// handleFailure puts a failed or returned payment back to due; a returned
-// payment's amount goes back from paid to reserved.
+// handleFailure puts a failed or returned payment back to due (a tranche in a
+// payment file the bank returned may then be approved and exported anew); a
+// returned payment's amount goes back from paid to reserved.
 func (a *application) handleFailure(ctx workflow.Context, in DisbursementInput) error {
 	t, _ := a.tranche(in.TrancheID)
+	kind, detail := "payment_failed", t.ID+": "+in.Reason
+	if t.Status == models.TrancheExported {
+		kind, detail = "payment_returned", t.ID+" ("+t.ExportBatch+"): "+in.Reason
+	}
 	if t.Status == models.TranchePaid {
 		if err := a.pay(ctx, models.PaymentInput{
 			ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, TrancheID: t.ID, Attempt: t.Attempts,
@@ -132,7 +164,8 @@ func (a *application) handleFailure(ctx workflow.Context, in DisbursementInput) 
 	t.Failures++
 	t.Status = models.TrancheDue
 	t.ApprovedBy, t.ApprovedAt, t.PaidBy, t.PaidAt, t.BankReference = "", nil, "", nil, ""
-	return a.emit(ctx, "payment_failed", "", in.Actor, t.ID+": "+in.Reason)
+	t.ExportBatch, t.ExportedBy, t.ExportedAt = "", "", nil
+	return a.emit(ctx, kind, "", in.Actor, detail)
 }
 
 // pay books a payment (or, Reverse, its return) in the ledger, keyed by

@@ -44,6 +44,8 @@ type DisbursementInput struct {
 	TrancheID     string       `json:"tranche_id"`
 	BankReference string       `json:"bank_reference"`
 	Reason        string       `json:"reason"`
+	// BatchID names the payment file (mark-exported).
+	BatchID string `json:"batch_id,omitempty"`
 }
 
 // ReportInput is an interim or final report.
@@ -113,6 +115,7 @@ func (a *application) registerUpdates(ctx workflow.Context) error {
 		register(ctx, a, UpdateApproveDisbursement, a.validateApproveDisbursement, a.handleApproveDisbursement),
 		register(ctx, a, UpdateConfirmPayment, a.validateConfirmPayment, a.handleConfirmPayment),
 		register(ctx, a, UpdateRecordFailure, a.validateFailure, a.handleFailure),
+		register(ctx, a, UpdateMarkExported, a.validateMarkExported, a.handleMarkExported),
 		register(ctx, a, UpdateSubmitReport, a.validateReport, a.handleReport),
 		register(ctx, a, UpdateAssessReport, a.validateAssess, a.handleAssess),
 	} {

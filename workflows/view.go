@@ -58,7 +58,7 @@ func NextSteps(s models.ApplicationState) []models.Next {
 			switch t.Status {
 			case models.TrancheDue:
 				add("approve_disbursement", models.RoleFinance, nil)
-			case models.TrancheApproved:
+			case models.TrancheApproved, models.TrancheExported:
 				add("confirm_payment", models.RoleFinance, nil)
 			}
 		}

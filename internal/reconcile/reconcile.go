@@ -174,7 +174,7 @@ func Holds(st models.ApplicationState) (reserved, paid int64) {
 		switch t.Status {
 		case models.TranchePaid:
 			paid += t.AmountCents
-		case models.TrancheScheduled, models.TrancheDue, models.TrancheApproved:
+		case models.TrancheScheduled, models.TrancheDue, models.TrancheApproved, models.TrancheExported:
 			if st.Status == models.StatusApproved || st.Status == models.StatusActive {
 				reserved += t.AmountCents
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,22 +173,30 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 		p := seedProgramme(t, st, 1000)
 		app := p.ID + "e"
 		approvedAt := time.Date(2027, 2, 1, 10, 0, 0, 123456000, time.UTC)
-		project := func(seq int64, status models.TrancheStatus, approved *time.Time) {
+		project := func(seq int64, status models.TrancheStatus, approved *time.Time, batch ...string) {
 			now := time.Now().UTC()
 			storetest.Must(t, st.Project(ctx, models.ProjectInput{
 				State: models.ApplicationState{ID: app, ProgrammeID: p.ID, Status: models.StatusActive, Seq: seq, SubmittedAt: now, UpdatedAt: now,
 					Proposal: models.Proposal{Title: "t", Group: models.Group{Name: "g", Members: []models.Member{{Name: "m"}}}},
-					Tranches: []models.Tranche{{ID: app + "-1", Number: 1, AmountCents: 400, Currency: "EUR", Status: status, ApprovedAt: approved}}},
+					Tranches: []models.Tranche{{ID: app + "-1", Number: 1, AmountCents: 400, Currency: "EUR", Status: status, ApprovedAt: approved,
+						ApprovedBy: "approver", ExportBatch: strings.Join(batch, "")}}},
 				Event: models.Event{Seq: seq, Kind: "k", At: now},
 			}))
 		}
 		project(1, models.TrancheApproved, &approvedAt)
+		// The approver is never offered its own approvals.
+		if mine, err := st.ExportCandidates(ctx, p.ID, "approver"); err != nil || len(mine) != 0 {
+			t.Fatalf("candidates for the approver = %d (%v), want none", len(mine), err)
+		}
+		seq, current := int64(1), &approvedAt
 		claim := func(batch string) ([]models.TrancheRecord, error) {
-			rows, err := st.ExportCandidates(ctx, p.ID)
+			rows, err := st.ExportCandidates(ctx, p.ID, "fin")
 			storetest.Must(t, err)
 			ids := []string{}
 			for _, r := range rows {
 				ids = append(ids, r.ID)
+				seq++ // the workflow marks it exported in the batch
+				project(seq, models.TrancheExported, current, batch)
 			}
 			return rows, st.ClaimForExport(ctx, ids, batch, "fin", time.Now())
 		}
@@ -220,7 +229,9 @@ func TestExportClaimsEachApprovalOnce(t *testing.T) {
 		}
 		// The payment failed and finance approved it again: a new approval, a new export.
 		reapproved := approvedAt.Add(48 * time.Hour)
-		project(2, models.TrancheApproved, &reapproved)
+		seq++
+		current = &reapproved
+		project(seq, models.TrancheApproved, current)
 		third, err := claim("B3")
 		storetest.Must(t, err)
 		if len(third) != 1 {

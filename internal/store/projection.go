@@ -108,12 +108,12 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 			ID: t.ID, ApplicationID: st.ID, ProgrammeID: st.ProgrammeID, Number: t.Number, TriggerKind: t.Trigger,
 			AmountCents: t.AmountCents, Currency: t.Currency, Status: t.Status, DueAt: t.DueAt,
 			ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, PaidBy: t.PaidBy, PaidAt: t.PaidAt,
-			BankReference: t.BankReference, Seq: st.Seq, UpdatedAt: st.UpdatedAt,
+			BankReference: t.BankReference, ExportBatch: t.ExportBatch, Seq: st.Seq, UpdatedAt: st.UpdatedAt,
 		}
 		if err := tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"amount_cents", "status", "due_at", "approved_by", "approved_at",
-				"paid_by", "paid_at", "bank_reference", "seq", "updated_at"}),
+				"paid_by", "paid_at", "bank_reference", "export_batch", "seq", "updated_at"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tranches.seq <= excluded.seq"}}},
 		}).Create(&row).Error; err != nil {
 			return fmt.Errorf("upsert tranche %s: %w", t.ID, err)

@@ -273,8 +273,12 @@ func (s *Store) User(ctx context.Context, id string) (models.User, error) {
 
 // ExportCandidates lists the approved tranches no payment file has carried
 // yet, optionally of one programme.
-func (s *Store) ExportCandidates(ctx context.Context, programmeID string) ([]models.TrancheRecord, error) {
+//
+// Tranches exporter approved are left out (four eyes: another finance user
+// makes the file); the workflow refuses them too.
+func (s *Store) ExportCandidates(ctx context.Context, programmeID, exporter string) ([]models.TrancheRecord, error) {
 	q := s.DB.WithContext(ctx).Model(&models.TrancheRecord{}).Where("status = ? AND approved_at IS NOT NULL", models.TrancheApproved).
+		Where("approved_by <> ?", exporter).
 		Where("NOT EXISTS (SELECT 1 FROM payment_exports e WHERE e.tranche_id = tranches.id AND e.approved_at = tranches.approved_at)")
 	if programmeID != "" {
 		q = q.Where("programme_id = ?", programmeID)
@@ -286,17 +290,16 @@ func (s *Store) ExportCandidates(ctx context.Context, programmeID string) ([]mod
 	return out, nil
 }
 
-// ClaimForExport records the given tranches' current approvals under
-// batchID, all or none: if another export carried one of them meanwhile, or
-// one is no longer approved, nothing is recorded and ErrExportRace returned.
-// The caller builds and checks the file first, so a claimed batch always has
-// its file.
+// ClaimForExport lists the given tranches' current approvals under batchID
+// in the export history, all or none, once their workflows hold them as
+// exported in that batch (the projection says so); if one is not, nothing is
+// recorded and ErrExportRace returned.
 func (s *Store) ClaimForExport(ctx context.Context, trancheIDs []string, batchID, userID string, at time.Time) error {
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, id := range trancheIDs {
 			res := tx.Exec(`INSERT INTO payment_exports (tranche_id, approved_at, batch_id, exported_by, created_at)
-				SELECT id, approved_at, ?, ?, ? FROM tranches WHERE id = ? AND status = ? AND approved_at IS NOT NULL
-				ON CONFLICT DO NOTHING`, batchID, userID, at, id, models.TrancheApproved)
+				SELECT id, approved_at, ?, ?, ? FROM tranches WHERE id = ? AND export_batch = ? AND approved_at IS NOT NULL
+				ON CONFLICT DO NOTHING`, batchID, userID, at, id, batchID)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -316,7 +319,7 @@ func (s *Store) ClaimForExport(ctx context.Context, trancheIDs []string, batchID
 func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.TrancheRecord, error) {
 	var out []models.TrancheRecord
 	err := s.DB.WithContext(ctx).Model(&models.TrancheRecord{}).
-		Where("id IN (SELECT tranche_id FROM payment_exports WHERE batch_id = ?)", batchID).
+		Where("export_batch = ? OR id IN (SELECT tranche_id FROM payment_exports WHERE batch_id = ?)", batchID, batchID).
 		Order("programme_id, application_id, number").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("export batch %s: %w", batchID, err)
