@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,9 @@ type fakeLedger struct {
 	reserves  []models.ReserveInput
 	releases  []models.ReleaseInput
 	payments  []models.PaymentInput
+	// failApply, if set, decides whether an Apply is refused (as a
+	// database refusing its content would) before anything is booked.
+	failApply func(models.ApplyInput) bool
 }
 
 // Project keeps a copy of what it is given, as a database would: local
@@ -169,6 +173,9 @@ func (l *fakeLedger) RecordPayment(_ context.Context, in models.PaymentInput) (m
 // did and keeps each event with the state after the action.
 func (l *fakeLedger) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
 	var out models.ApplyResult
+	if l.failApply != nil && l.failApply(in) {
+		return out, temporal.NewNonRetryableApplicationError("refused by the database", "DataError", nil)
+	}
 	for _, p := range in.Payments {
 		if _, err := l.RecordPayment(ctx, p); err != nil {
 			return out, err
@@ -1590,5 +1597,66 @@ func TestNextSteps(t *testing.T) {
 			})
 			h.runAndStop()
 		})
+	}
+}
+
+// TestRefusedWriteChangesNothing: the deciding vote's write is refused (a
+// data error, not retried). The voter gets the error, the workflow's state is
+// as before the vote (two votes, in review), the reservation the vote made is
+// given back; the same vote sent again goes through.
+func TestRefusedWriteChangesNothing(t *testing.T) {
+	refused := false
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) {
+		l.failApply = func(in models.ApplyInput) bool {
+			for _, e := range in.Events {
+				if e.Kind == "approved" && !refused {
+					refused = true
+					return true
+				}
+			}
+			return false
+		}
+	})
+	h.vote(reviewer1, models.RecommendApprove)
+	h.vote(reviewer2, models.RecommendApprove)
+	var before models.ApplicationState
+	h.inspect(func(st models.ApplicationState) { before = st })
+	h.sent++
+	h.step(func() {
+		h.env.UpdateWorkflow(workflows.UpdateSubmitReview, "refused-vote", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { h.answered++; t.Errorf("vote rejected by the validator: %v", err) },
+			OnComplete: func(_ any, err error) {
+				h.answered++
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Type() != "DataError" {
+					t.Errorf("refused vote answered %v, want the DataError", err)
+				}
+			},
+		}, workflows.ReviewInput{Actor: reviewer3, Recommendation: models.RecommendApprove, Scores: scores(5)})
+	})
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusInReview || len(st.Votes) != 2 || st.Seq != before.Seq {
+			t.Errorf("after the refused vote: %s, %d votes, seq %d; want in_review, 2 votes, seq %d as before", st.Status, len(st.Votes), st.Seq, before.Seq)
+		}
+		if h.ledger.reserved != 0 {
+			t.Errorf("reserved after the refused vote = %d, want 0 (given back)", h.ledger.reserved)
+		}
+	})
+	h.vote(reviewer3, models.RecommendApprove)
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusApproved || h.ledger.reserved != requested {
+			t.Errorf("after the vote sent again: %s, reserved %d; want approved, %d", st.Status, h.ledger.reserved, requested)
+		}
+	})
+	h.runAndStop()
+	var reverted bool
+	for _, r := range h.ledger.releases {
+		if strings.HasPrefix(r.Key, "revert-") && r.All {
+			reverted = true
+		}
+	}
+	if !reverted {
+		t.Errorf("releases = %+v, want the refused action's reservation given back", h.ledger.releases)
 	}
 }

@@ -1,0 +1,57 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"reallabor/internal/store"
+	"reallabor/internal/store/storetest"
+	"reallabor/models"
+)
+
+// TestApplyIsAllOrNothing: an action's write that the database refuses (a NUL
+// in a text, which PostgreSQL cannot store) is reported as models.ErrData
+// (not to be retried) and leaves nothing of the action behind: its release
+// is not booked, its event not written, the row not moved on.
+func TestApplyIsAllOrNothing(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p := seedProgramme(t, st, 10_000)
+	id := p.ID + "-a"
+	seedApplication(t, st, p.ID, id, 1)
+	if _, err := st.Reserve(ctx, models.ReserveInput{ProgrammeID: p.ID, ApplicationID: id, AmountCents: 1_000, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	state := models.ApplicationState{ID: id, ProgrammeID: p.ID, Status: models.StatusWithdrawn, Seq: 2, SubmittedAt: now, UpdatedAt: now,
+		Reason: "changed our minds", Proposal: models.Proposal{Title: "t\x00", Group: models.Group{Name: "g", Members: []models.Member{{Name: "Cafe Mitte"}}}}}
+	in := models.ApplyInput{State: state,
+		Events:   []models.Event{{Seq: 2, Kind: "withdrawn", From: models.StatusInReview, To: models.StatusWithdrawn, At: now}},
+		Releases: []models.ReleaseInput{{ProgrammeID: p.ID, ApplicationID: id, Key: "withdrawal", All: true, At: now}}}
+	if _, err := st.Apply(ctx, in); !errors.Is(err, models.ErrData) {
+		t.Fatalf("Apply with a NUL in the title = %v, want models.ErrData", err)
+	}
+	l, err := st.Ledger(ctx, p.ID)
+	storetest.Must(t, err)
+	if l.ReservedCents != 1_000 || l.ReleasedCents != 0 {
+		t.Errorf("ledger after the refused write = reserved %d released %d, want 1000 and 0 (nothing released)", l.ReservedCents, l.ReleasedCents)
+	}
+	app, err := st.Application(ctx, id, store.Scope{})
+	storetest.Must(t, err)
+	if app.Seq != 1 || app.Status != models.StatusInReview {
+		t.Errorf("application after the refused write = seq %d %s, want seq 1 in_review", app.Seq, app.Status)
+	}
+	// The same write with clean content goes through, once.
+	in.State.Proposal.Title = "t"
+	for range 2 {
+		if _, err := st.Apply(ctx, in); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+	}
+	l, _ = st.Ledger(ctx, p.ID)
+	if l.ReservedCents != 0 || l.ReleasedCents != 1_000 {
+		t.Errorf("ledger after the write applied twice = reserved %d released %d, want 0 and 1000 (released once)", l.ReservedCents, l.ReleasedCents)
+	}
+}
