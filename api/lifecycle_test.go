@@ -137,15 +137,22 @@ func (w *world) report(t *testing.T, id, kind string, actual int64, assessor app
 	return st
 }
 
-// record writes the application's workflow history for the replay test.
+// record writes the application's workflow history (its latest run) for
+// the replay test.
 func record(t *testing.T, app *apptest.App, id, name string) {
+	t.Helper()
+	recordRun(t, app, id, "", name)
+}
+
+// recordRun writes the history of one run of the application's workflow.
+func recordRun(t *testing.T, app *apptest.App, id, runID, name string) {
 	t.Helper()
 	if !*recordHistories {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iter := app.Temporal.GetWorkflowHistory(ctx, workflows.WorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := app.Temporal.GetWorkflowHistory(ctx, workflows.WorkflowID(id), runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
 	for iter.HasNext() {
 		ev, err := iter.Next()

@@ -17,7 +17,7 @@ import (
 // startFast starts an application's workflow with the programme's rules
 // changed (deadlines of seconds), as the API would start it, and waits until
 // it is in review. The paths below run on the real server with real timers.
-func startFast(t *testing.T, w *world, change func(r *models.Rules)) string {
+func startFast(t *testing.T, w *world, change func(r *models.Rules), programme ...string) string {
 	t.Helper()
 	rules := models.DefaultRules()
 	rules.BudgetCents = 10_000_000
@@ -25,7 +25,11 @@ func startFast(t *testing.T, w *world, change func(r *models.Rules)) string {
 	v7, _ := uuid.NewV7()
 	id := v7.String()
 	begin := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	in := workflows.ApplicationInput{ApplicationID: id, ProgrammeID: w.programme, Rules: rules,
+	prog := w.programme
+	if len(programme) > 0 {
+		prog = programme[0]
+	}
+	in := workflows.ApplicationInput{ApplicationID: id, ProgrammeID: prog, Rules: rules,
 		SubmittedBy: models.Actor{UserID: w.applicant.ID, Name: w.applicant.Name, Role: models.RoleApplicant, Organisation: w.applicant.Organisation},
 		Proposal: models.Proposal{Title: "Fast clocks", Summary: "timers on the real server", RequestedCents: 1_000_000,
 			TotalCostCents: 2_500_000, StartDate: begin, EndDate: begin.AddDate(1, 0, 0),
@@ -120,6 +124,30 @@ func TestClocksAndSidePaths(t *testing.T) {
 		waitStatus(t, w, id, "rejected")
 		app.BooksExact(t)
 		record(t, app, id, "revision_deadline")
+	})
+
+	t.Run("waitlist's own check", func(t *testing.T) {
+		small := app.CreateProgramme(t, 500_000, nil)
+		id := startFast(t, w, func(r *models.Rules) { r.WaitlistCheck = time.Second }, small)
+		for _, r := range w.reviewers {
+			vote(id, r, "approve")
+		}
+		waitStatus(t, w, id, "waitlisted")
+		// The check rings and asks the ledger (still not covered) twice.
+		time.Sleep(2500 * time.Millisecond)
+		var st struct {
+			Deadlines struct {
+				WaitlistCheck *time.Time `json:"waitlist_check"`
+			} `json:"deadlines"`
+			Status string `json:"status"`
+		}
+		app.Must(t, 200, "GET", "/api/v1/applications/"+id, app.Admin, nil).JSON(t, &st)
+		if st.Status != "waitlisted" || st.Deadlines.WaitlistCheck == nil || !st.Deadlines.WaitlistCheck.After(time.Now()) || time.Until(*st.Deadlines.WaitlistCheck) > 2*time.Second {
+			t.Fatalf("after its checks: %+v, want still waitlisted with the next check rescheduled (in the future, within a second)", st)
+		}
+		app.Must(t, 200, "POST", "/api/v1/applications/"+id+"/withdrawal", w.applicant, map[string]any{"reason": "cannot wait"})
+		app.BooksExact(t)
+		record(t, app, id, "waitlist_check")
 	})
 
 	t.Run("conflict, failed payment, report changes, return from a file, report clocks, cancellation after payment", func(t *testing.T) {

@@ -34,6 +34,9 @@ type Rules struct {
 	InterimReportAfter time.Duration `json:"interim_report_after"` // after activation
 	FinalReportAfter   time.Duration `json:"final_report_after"`   // after the project's end date
 	ReportReminder     time.Duration `json:"report_reminder"`      // before a report's due date
+	// WaitlistCheck is how often a waitlisted application asks the ledger
+	// itself (zero: daily). Not set through the API.
+	WaitlistCheck time.Duration `json:"waitlist_check,omitempty"`
 
 	// TranchePlan is the percentage of the grant paid at each trigger; the
 	// percentages add up to 100.

@@ -149,7 +149,7 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 	a.durable = workflow.GetVersion(ctx, versionDurableEffects, workflow.DefaultVersion, 1) >= 1
 	if a.healWaitlist && a.s.Status == models.StatusWaitlisted && a.s.Deadlines.WaitlistCheck == nil {
 		// Waitlisted by an older version and continued as new: start checking.
-		a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+		a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
 	}
 	if a.s.Status == models.StatusSubmitted {
 		if err := a.lock(ctx); err != nil {

@@ -8,8 +8,17 @@ import (
 	"reallabor/models"
 )
 
-// waitlistCheckEvery is how often a waitlisted application asks the ledger.
+// waitlistCheckEvery is how often a waitlisted application asks the ledger,
+// unless its rules say otherwise.
 const waitlistCheckEvery = 24 * time.Hour
+
+// waitlistCheck is the interval of the waitlist's own check.
+func (a *application) waitlistCheck() time.Duration {
+	if a.s.Rules.WaitlistCheck > 0 {
+		return a.s.Rules.WaitlistCheck
+	}
+	return waitlistCheckEvery
+}
 
 // alarm is one durable clock of the current stage: at When, Fire runs.
 type alarm struct {
@@ -54,7 +63,7 @@ func (a *application) alarms() []alarm {
 					a.promoted = true
 					return a.promote(ctx)
 				}
-				a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+				a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
 				return nil
 			}})
 		}

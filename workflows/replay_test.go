@@ -24,7 +24,8 @@ import (
 // since "durable-effects" (clocks, side paths, export and return).
 var (
 	everyVersion = []string{"cancellation", "happy_path", "rejection", "revision_loop", "settlement_repayment", "waitlist_promotion", "withdrawal"}
-	sinceDurable = []string{"clocks_extension_lapse", "revision_deadline", "conflict_failure_return_report_revision_cancellation", "export_return"}
+	sinceDurable = []string{"clocks_extension_lapse", "revision_deadline", "conflict_failure_return_report_revision_cancellation",
+		"export_return", "waitlist_check", "continued_as_new", "after_continue_as_new"}
 )
 
 // TestReplayRecordedLifecycles replays the recorded histories against the
@@ -35,7 +36,7 @@ var (
 // ends with, and compares them with what the history recorded: a change to a
 // money rule in models that would change an amount in a running application
 // fails here too. Record them anew with
-// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths' -record-histories`.
+// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer' -record-histories`.
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
 	// code before "interim-report-within-project", testdata/v1/ before

@@ -124,7 +124,7 @@ func (a *application) approve(ctx workflow.Context, detail string) error {
 	}
 	if !reserved {
 		if a.healWaitlist {
-			a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(waitlistCheckEvery))
+			a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
 		}
 		return a.transition(ctx, models.StatusWaitlisted, "waitlisted", system, detail)
 	}

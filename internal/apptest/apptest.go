@@ -51,6 +51,9 @@ type Options struct {
 	Register func(st *store.Store, w worker.Worker)
 	// CallTimeout, if set, bounds the API's Temporal calls (default 20 s).
 	CallTimeout time.Duration
+	// SuggestContinueAsNewAfter, if set, makes the server suggest
+	// continue-as-new at that history length.
+	SuggestContinueAsNewAfter int
 }
 
 // Start boots the product; everything stops when the test ends.
@@ -64,7 +67,8 @@ func StartWith(t testing.TB, opts Options) *App {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st := storetest.New(t)
-	ts, err := devstack.Start(devstack.Options{FrontendAddress: "127.0.0.1:0", Logger: log, LogLevel: slog.LevelError + 4}) // quiet: shutdown is noisy
+	ts, err := devstack.Start(devstack.Options{FrontendAddress: "127.0.0.1:0", Logger: log, LogLevel: slog.LevelError + 4,
+		SuggestContinueAsNewAfter: opts.SuggestContinueAsNewAfter}) // quiet: shutdown is noisy
 	if err != nil {
 		t.Fatalf("start embedded temporal: %v", err)
 	}

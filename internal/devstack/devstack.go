@@ -49,6 +49,9 @@ type Options struct {
 	Logger           *slog.Logger
 	// LogLevel filters the server's own (chatty) logs; default warn.
 	LogLevel slog.Level
+	// SuggestContinueAsNewAfter, if set, is the history length at which the
+	// server suggests continue-as-new (tests; Temporal's default is 4,096).
+	SuggestContinueAsNewAfter int
 }
 
 // Server is a running embedded Temporal server.
@@ -157,6 +160,9 @@ func Start(opts Options) (*Server, error) {
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      10000,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 10000,
 		dynamicconfig.OutboundProcessorMaxPollRPS.Key():   10000,
+	}
+	if opts.SuggestContinueAsNewAfter > 0 {
+		dyn[dynamicconfig.HistoryCountSuggestContinueAsNew.Key()] = opts.SuggestContinueAsNewAfter
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
