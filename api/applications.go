@@ -143,18 +143,26 @@ func (s *Server) createApplication(c echo.Context) error {
 	// Start and first answer in one call (update-with-start): the workflow is
 	// started (or, for a retried request, found) and answers once its
 	// eligibility check is done.
+	input, err := s.seal(id, "start", workflows.ApplicationInput{
+		ApplicationID: id, ProgrammeID: prog.ID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
+	})
+	if err != nil {
+		return err
+	}
+	await, err := s.seal(id, workflows.UpdateAwaitSubmission, workflows.ActionInput{Actor: u.Actor()})
+	if err != nil {
+		return err
+	}
 	start := s.cfg.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(id),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.Application, workflows.ApplicationInput{
-		ApplicationID: id, ProgrammeID: prog.ID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
-	})
+	}, workflows.WorkflowName, input)
 	h, err := s.cfg.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateID: "submission", UpdateName: workflows.UpdateAwaitSubmission,
-			Args: []any{workflows.ActionInput{Actor: u.Actor()}}, WaitForStage: client.WorkflowUpdateStageCompleted},
+			Args: []any{await}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	var st models.ApplicationState
 	if err == nil {
@@ -197,11 +205,24 @@ func applicationID(c echo.Context) string {
 
 func (s *Server) query(ctx context.Context, id string, viewer models.Actor) (models.ApplicationState, error) {
 	var st models.ApplicationState
-	v, err := s.cfg.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState, viewer)
+	sealed, err := s.seal(id, workflows.QueryState, workflows.Viewer{Actor: viewer})
+	if err != nil {
+		return st, err
+	}
+	v, err := s.cfg.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState, sealed)
 	if err != nil {
 		return st, err
 	}
 	return st, v.Get(&st)
+}
+
+// seal seals an action for the application's workflow: the workflow acts
+// only on what the API authorised (internal/authz).
+func (s *Server) seal(applicationID, action string, in workflows.Sealable) (any, error) {
+	if s.cfg.Keys == nil {
+		return nil, errors.New("the API has no signing keys (REALLABOR_SIGNING_KEYS)")
+	}
+	return workflows.Seal(s.cfg.Keys, applicationID, action, in, s.cfg.Now())
 }
 
 // scope is what the user may see: applicants only their group's applications.
@@ -376,9 +397,17 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
 	uid := updateID(c, name, rec.Seq, idSource)
+	in, ok := arg.(workflows.Sealable)
+	if !ok {
+		return models.ApplicationState{}, fmt.Errorf("update %s: %T cannot be sealed", name, arg)
+	}
+	sealed, err := s.seal(appID, name, in)
+	if err != nil {
+		return models.ApplicationState{}, err
+	}
 	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.WorkflowID(appID), UpdateID: uid, UpdateName: name,
-		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{sealed}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var st models.ApplicationState
 	if err == nil {

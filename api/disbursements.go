@@ -267,10 +267,15 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 func (s *Server) markExported(c echo.Context, r models.TrancheRecord, batchID string) error {
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
+	in, err := s.seal(r.ApplicationID, workflows.UpdateMarkExported,
+		workflows.DisbursementInput{Actor: userOf(c).Actor(), TrancheID: r.ID, BatchID: batchID})
+	if err != nil {
+		return err
+	}
 	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.WorkflowID(r.ApplicationID), UpdateID: "export:" + batchID + ":" + r.ID,
 		UpdateName: workflows.UpdateMarkExported, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.DisbursementInput{Actor: userOf(c).Actor(), TrancheID: r.ID, BatchID: batchID}},
+		Args: []any{in},
 	})
 	if err == nil {
 		err = h.Get(ctx, nil)

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"net/http"
 	"net/http/httptest"
+	"reallabor/internal/authz"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func (downTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*c
 }
 
 func TestReadyzNamesWhatIsDown(t *testing.T) {
-	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}})
+	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}, Keys: testKeys(t)})
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable {
@@ -70,7 +71,7 @@ func TestReadyzNamesWhatIsDown(t *testing.T) {
 
 func TestTemporalDownIs503WithRetryAfter(t *testing.T) {
 	st := storetest.New(t)
-	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}})
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(t)})
 	token, _ := api.NewToken()
 	mustAdmin(t, st, token)
 	body := `{"name":"P","budget_cents":1000000,"max_grant_cents":500000}`
@@ -99,7 +100,7 @@ func TestTemporalDownIs503WithRetryAfter(t *testing.T) {
 
 func TestRateLimitAnswers429(t *testing.T) {
 	st := storetest.New(t)
-	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, RateLimit: 1})
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(t), RateLimit: 1})
 	token := mustUser(t, st, "finance", "Stadtkasse")
 	codes := map[int]int{}
 	var limited *httptest.ResponseRecorder
@@ -127,4 +128,13 @@ func TestRateLimitAnswers429(t *testing.T) {
 			t.Fatalf("GET /healthz = %d, want 200 (never limited)", rec.Code)
 		}
 	}
+}
+
+func testKeys(t *testing.T) *authz.Keys {
+	t.Helper()
+	k, err := authz.Parse(authz.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

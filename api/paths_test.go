@@ -35,10 +35,14 @@ func startFast(t *testing.T, w *world, change func(r *models.Rules), programme .
 			TotalCostCents: 2_500_000, StartDate: begin, EndDate: begin.AddDate(1, 0, 0),
 			Group: models.Group{Name: "Altstadt", Lead: "Cafe Mitte", Members: []models.Member{{Name: "Cafe Mitte"}}},
 			Payee: models.Payee{Name: "Cafe Mitte GmbH", IBAN: "DE89370400440532013000"}}}
+	sealed, err := workflows.Seal(w.app.Keys, id, "start", in, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := w.app.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(id), TaskQueue: workflows.TaskQueue},
-		workflows.Application, in); err != nil {
+		workflows.WorkflowName, sealed); err != nil {
 		t.Fatalf("start %s: %v", id, err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {

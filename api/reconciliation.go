@@ -18,7 +18,7 @@ func (s *Server) reconciliation(c echo.Context) error {
 	if c.QueryParam("settle") == "true" {
 		settle = 3 * time.Second
 	}
-	rep, err := (&reconcile.Checker{Store: s.cfg.Store, Temporal: s.cfg.Temporal, Settle: settle}).Check(c.Request().Context())
+	rep, err := (&reconcile.Checker{Store: s.cfg.Store, Temporal: s.cfg.Temporal, Keys: s.cfg.Keys, Settle: settle}).Check(c.Request().Context())
 	if err != nil {
 		return err
 	}

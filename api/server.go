@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"log/slog"
 	"net/http"
+	"reallabor/internal/authz"
 	"reflect"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Namespace string
+	// Keys seal every action and query the API sends to the workflows
+	// (shared with the workers; REALLABOR_SIGNING_KEYS).
+	Keys *authz.Keys
 	// CallTimeout bounds every Temporal call a handler makes.
 	CallTimeout time.Duration
 	// BodyLimit caps request bodies, e.g. "1M".

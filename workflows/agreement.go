@@ -55,6 +55,27 @@ func (a *application) promote(ctx workflow.Context) error {
 	if a.s.Status != models.StatusWaitlisted {
 		return nil
 	}
+	if a.sealed {
+		// A signal is only a hint (anyone reaching Temporal may send one):
+		// the ledger says whether the grant is reserved (idempotent).
+		reserved, err := a.reserve(ctx)
+		if err != nil {
+			return err
+		}
+		if !reserved {
+			a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
+			return nil
+		}
+	}
+	return a.promoteReserved(ctx)
+}
+
+// promoteReserved moves on an application whose reservation the ledger holds.
+func (a *application) promoteReserved(ctx workflow.Context) error {
+	a.promoted = false
+	if a.s.Status != models.StatusWaitlisted {
+		return nil
+	}
 	a.s.Deadlines.WaitlistCheck = nil
 	a.openAcceptance(ctx)
 	return a.transition(ctx, models.StatusApproved, "promoted_from_waitlist", system, "")

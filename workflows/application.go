@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"reallabor/internal/authz"
 	"reallabor/models"
 )
 
@@ -50,11 +50,6 @@ const (
 	ActivityApply         = "Apply"
 )
 
-// Register registers the application workflow under its stable name.
-func Register(r worker.WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(Application, workflow.RegisterOptions{Name: "Application"})
-}
-
 // WorkflowID is the deterministic id of an application's workflow.
 func WorkflowID(applicationID string) string { return "application-" + applicationID }
 
@@ -67,6 +62,9 @@ type ApplicationInput struct {
 	SubmittedBy   models.Actor    `json:"submitted_by"`
 	// Carry is the state carried over by continue-as-new.
 	Carry *models.ApplicationState `json:"carry,omitempty"`
+	// Seal is the API's (or, continuing as new, the workflow's own)
+	// authorisation of this start.
+	Seal authz.Seal `json:"seal,omitempty"`
 }
 
 // ApplicationResult is how an application ended.
@@ -94,11 +92,25 @@ type application struct {
 	reservedNow bool
 	// signalling counts promotion signals still on their way.
 	signalling int
+	// keys check the API's seals (nil: checks off, tests and replays);
+	// sealed: version 1 of "sealed-actions" (authz.go).
+	keys         *authz.Keys
+	sealed       bool
+	startContent []byte
 }
 
-// Application is the workflow of one application, submission to closure.
+// Application is the workflow of one application, submission to closure,
+// without the keys that check the API's seals: for unit tests and replays.
+// Workers run Workers.Application (Register).
 func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, error) {
-	a := &application{}
+	return run(ctx, in, nil)
+}
+
+func run(ctx workflow.Context, in ApplicationInput, keys *authz.Keys) (ApplicationResult, error) {
+	// What the start's seal covers, taken before anything runs: the state
+	// shares its slices with the input, and an update may change it early.
+	startContent := sealedContent(in)
+	a := &application{keys: keys, startContent: startContent}
 	if in.Carry != nil {
 		a.s = *in.Carry
 		a.promoted = a.s.PendingPromotion
@@ -114,13 +126,16 @@ func Application(ctx workflow.Context, in ApplicationInput) (ApplicationResult, 
 	if err := a.setup(ctx); err != nil {
 		return ApplicationResult{}, err
 	}
-	return a.run(ctx)
+	return a.run(ctx, in)
 }
 
 func (a *application) setup(ctx workflow.Context) error {
 	a.mu = workflow.NewMutex(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func(viewer models.Actor) (models.ApplicationState, error) {
-		return View(a.view(), viewer), nil
+	if err := workflow.SetQueryHandler(ctx, QueryState, func(v Viewer) (models.ApplicationState, error) {
+		if err := a.checkViewer(v); err != nil {
+			return models.ApplicationState{}, err
+		}
+		return View(a.view(), v.Actor), nil
 	}); err != nil {
 		return err
 	}
@@ -133,20 +148,28 @@ func (a *application) setup(ctx workflow.Context) error {
 		}
 	})
 	// Not under the lock: it waits for submit, which holds it.
-	if err := workflow.SetUpdateHandler(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
 		if err := workflow.Await(ctx, func() bool { return a.view().Status != models.StatusSubmitted }); err != nil {
 			return models.ApplicationState{}, err
 		}
 		return View(a.view(), in.Actor), nil
-	}); err != nil {
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in ActionInput) error {
+		return a.checkSeal(ctx, UpdateAwaitSubmission, in)
+	}}); err != nil {
 		return err
 	}
 	return a.registerUpdates(ctx)
 }
 
-func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
+func (a *application) run(ctx workflow.Context, in ApplicationInput) (ApplicationResult, error) {
 	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
 	a.durable = workflow.GetVersion(ctx, versionDurableEffects, workflow.DefaultVersion, 1) >= 1
+	a.sealed = workflow.GetVersion(ctx, versionSealed, workflow.DefaultVersion, 1) >= 1
+	if a.sealed {
+		if err := a.checkStart(ctx, in); err != nil {
+			return ApplicationResult{}, err
+		}
+	}
 	if a.healWaitlist && a.s.Status == models.StatusWaitlisted && a.s.Deadlines.WaitlistCheck == nil {
 		// Waitlisted by an older version and continued as new: start checking.
 		a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
@@ -173,9 +196,11 @@ func (a *application) run(ctx workflow.Context) (ApplicationResult, error) {
 			if a.durable {
 				carry.PendingPromotion = a.promoted
 			}
-			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, Application, ApplicationInput{
-				ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry,
-			})
+			next := ApplicationInput{ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry}
+			if a.sealed {
+				next = a.sealCarry(next)
+			}
+			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 		}
 		if err := a.waitForClockOrChange(ctx); err != nil {
 			if temporal.IsCanceledError(err) {

@@ -366,7 +366,7 @@ func checkAppError(t *testing.T, err error, code string, fields []string) {
 // state queries the state as viewer sees it.
 func (h *harness) state(viewer models.Actor) models.ApplicationState {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(workflows.QueryState, viewer)
+	v, err := h.env.QueryWorkflow(workflows.QueryState, workflows.Viewer{Actor: viewer})
 	if err != nil {
 		h.t.Errorf("query %s as %s: %v", workflows.QueryState, viewer.Role, err)
 		return models.ApplicationState{}
@@ -722,6 +722,9 @@ func TestWaitlistThenPromotion(t *testing.T) {
 	// tells the workflow.
 	// (Within a day: before the waitlist's own daily check asks the ledger.)
 	promoted := h.stepAfter(12*time.Hour, func() {
+		h.ledger.mu.Lock()
+		h.ledger.available = fund // released elsewhere: the ledger covers the grant now
+		h.ledger.mu.Unlock()
 		h.env.SignalWorkflow(workflows.SignalPromoted, models.PromotedSignal{AmountCents: requested})
 	})
 	h.inspect(func(st models.ApplicationState) {
@@ -737,8 +740,9 @@ func TestWaitlistThenPromotion(t *testing.T) {
 		"waitlisted", "promoted_from_waitlist", "agreement_accepted")
 	h.wantEvent("waitlisted", models.StatusInReview, models.StatusWaitlisted, system, decided)
 	h.wantEvent("promoted_from_waitlist", models.StatusWaitlisted, models.StatusApproved, system, promoted)
-	want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided}}
-	assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls: once at the decision, never on promotion")
+	want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided},
+		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: promoted}}
+	assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls: at the decision, and on promotion to confirm it with the ledger")
 	if got := h.ledger.last().Status; got != models.StatusActive {
 		t.Errorf("status = %s, want %s", got, models.StatusActive)
 	}
@@ -1658,5 +1662,26 @@ func TestRefusedWriteChangesNothing(t *testing.T) {
 	}
 	if !reverted {
 		t.Errorf("releases = %+v, want the refused action's reservation given back", h.ledger.releases)
+	}
+}
+
+// TestPromotionSignalIsOnlyAHint: a promotion signal the ledger does not back
+// (anyone reaching Temporal could send one) leaves the application on the
+// waitlist, its next check planned.
+func TestPromotionSignalIsOnlyAHint(t *testing.T) {
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.available = requested - 1 })
+	h.voteAll(models.RecommendApprove)
+	signalled := h.stepAfter(12*time.Hour, func() {
+		h.env.SignalWorkflow(workflows.SignalPromoted, models.PromotedSignal{AmountCents: requested})
+	})
+	h.inspect(func(st models.ApplicationState) {
+		if st.Status != models.StatusWaitlisted {
+			t.Errorf("status after an unbacked promotion signal = %s, want waitlisted", st.Status)
+		}
+		wantTime(t, "next waitlist check", st.Deadlines.WaitlistCheck, signalled.Add(24*time.Hour))
+	})
+	h.runAndStop()
+	if h.ledger.reserved != 0 {
+		t.Errorf("reserved = %d, want 0", h.ledger.reserved)
 	}
 }

@@ -60,8 +60,7 @@ func (a *application) alarms() []alarm {
 					return err
 				}
 				if reserved {
-					a.promoted = true
-					return a.promote(ctx)
+					return a.promoteReserved(ctx)
 				}
 				a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
 				return nil

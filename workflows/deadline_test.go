@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"reallabor/models"
 	"reallabor/workflows"
@@ -26,7 +27,7 @@ func TestInterimReportWithinShortProject(t *testing.T) {
 	env.RegisterActivityWithOptions(func(_ context.Context, in models.ReserveInput) (models.ReserveResult, error) {
 		return models.ReserveResult{Reserved: true}, nil
 	}, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
-	workflows.Register(env)
+	env.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
 
 	in := carryInput()
 	in.Rules.ReviewersRequired = 1
@@ -97,7 +98,7 @@ func TestClockFailureDoesNotFailTheApplication(t *testing.T) {
 		}
 		return models.ReleaseResult{ReleasedCents: 100_000}, nil
 	}
-	workflows.Register(env)
+	env.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	in := carryInput()
 	in.Rules.ReviewersRequired = 1
 	env.RegisterDelayedCallback(func() {

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"go.temporal.io/sdk/activity"
 	"os"
 	"testing"
 )
@@ -13,4 +14,8 @@ func mustOpen(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+func activityOptions(name string) activity.RegisterOptions {
+	return activity.RegisterOptions{Name: name}
 }

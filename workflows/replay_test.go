@@ -40,10 +40,11 @@ var (
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
 	// code before "interim-report-within-project", testdata/v1/ before
-	// "waitlist-self-heal", testdata/v2/ before "durable-effects": running
-	// workflows of every version must replay.
+	// "waitlist-self-heal", testdata/v2/ before "durable-effects",
+	// testdata/v3/ before "sealed-actions": running workflows of every
+	// version must replay.
 	var files []string
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1"), filepath.Join("testdata", "v2")} {
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1"), filepath.Join("testdata", "v2"), filepath.Join("testdata", "v3")} {
 		found, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -53,7 +54,7 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 			have[filepath.Base(f[:len(f)-len(".json")])] = true
 		}
 		want := everyVersion
-		if dir == "testdata" {
+		if dir == "testdata" || dir == filepath.Join("testdata", "v3") {
 			want = append(append([]string{}, everyVersion...), sinceDurable...)
 		}
 		for _, name := range want {

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"reallabor/internal/authz"
 	"reallabor/models"
 )
 
@@ -13,6 +14,7 @@ import (
 
 // ReviewInput is a steering-board member's vote, or a declared conflict.
 type ReviewInput struct {
+	Seal               authz.Seal            `json:"seal,omitempty"`
 	Actor              models.Actor          `json:"actor"`
 	Recommendation     models.Recommendation `json:"recommendation"`
 	Scores             map[string]int        `json:"scores"`
@@ -22,24 +24,28 @@ type ReviewInput struct {
 
 // RevisionInput is the applicant's revised proposal.
 type RevisionInput struct {
+	Seal     authz.Seal      `json:"seal,omitempty"`
 	Actor    models.Actor    `json:"actor"`
 	Proposal models.Proposal `json:"proposal"`
 }
 
 // ActionInput is an action with an optional reason (accept, withdraw, cancel).
 type ActionInput struct {
+	Seal   authz.Seal   `json:"seal,omitempty"`
 	Actor  models.Actor `json:"actor"`
 	Reason string       `json:"reason"`
 }
 
 // ExtendInput extends the review deadline after an escalation.
 type ExtendInput struct {
+	Seal  authz.Seal   `json:"seal,omitempty"`
 	Actor models.Actor `json:"actor"`
 	Days  int          `json:"days"`
 }
 
 // DisbursementInput acts on one tranche.
 type DisbursementInput struct {
+	Seal          authz.Seal   `json:"seal,omitempty"`
 	Actor         models.Actor `json:"actor"`
 	TrancheID     string       `json:"tranche_id"`
 	BankReference string       `json:"bank_reference"`
@@ -50,6 +56,7 @@ type DisbursementInput struct {
 
 // ReportInput is an interim or final report.
 type ReportInput struct {
+	Seal             authz.Seal        `json:"seal,omitempty"`
 	Actor            models.Actor      `json:"actor"`
 	ReportID         string            `json:"report_id"`
 	Kind             models.ReportKind `json:"kind"`
@@ -59,6 +66,7 @@ type ReportInput struct {
 
 // AssessInput is the assessment of a report.
 type AssessInput struct {
+	Seal     authz.Seal   `json:"seal,omitempty"`
 	Actor    models.Actor `json:"actor"`
 	ReportID string       `json:"report_id"`
 	Decision string       `json:"decision"` // accept | revise
@@ -73,7 +81,10 @@ func (in DisbursementInput) actor() models.Actor { return in.Actor }
 func (in ReportInput) actor() models.Actor       { return in.Actor }
 func (in AssessInput) actor() models.Actor       { return in.Actor }
 
-type actorInput interface{ actor() models.Actor }
+type actorInput interface {
+	actor() models.Actor
+	Sealable
+}
 
 // register installs an update whose validator rejects, before anything is
 // written to history, what the stage, the role or the person cannot do; the
@@ -100,7 +111,14 @@ func register[T actorInput](ctx workflow.Context, a *application, name string,
 			}
 			return View(a.s, in.actor()), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in T) error { return validate(in) }},
+		// The validator alone checks the seal: it runs only when an update
+		// arrives, never on replay, so a rotated key cannot change history.
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in T) error {
+			if err := a.checkSeal(ctx, name, in); err != nil {
+				return err
+			}
+			return validate(in)
+		}},
 	)
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"reallabor/api"
+	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
 	"reallabor/internal/reconcile"
 	"reallabor/internal/store"
@@ -31,6 +32,10 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("REALLABOR_DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	keys, err := signingKeys("dev", cfg)
+	if err != nil {
+		return err
 	}
 	l, err := listen(cfg.HTTPAddr)
 	if err != nil {
@@ -61,7 +66,10 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	fatal := make(chan error, 1)
-	w := newWorker(tc, st, fatal)
+	w, err := newWorker(tc, st, keys, fatal)
+	if err != nil {
+		return err
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -84,7 +92,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, Keys: keys})
 	ep := endpoints{HTTP: l.Addr().String(), Temporal: ts.FrontendAddress(), UI: ts.UIURL()}
 	fmt.Fprintf(p.stdout, `
 Reallabor grants is running (ready in %s).
@@ -163,6 +171,10 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	keys, err := signingKeys("serve", cfg)
+	if err != nil {
+		return err
+	}
 	l, err := listen(cfg.HTTPAddr)
 	if err != nil {
 		return err
@@ -176,7 +188,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, Keys: keys})
 	log.Info("serving", "http", l.Addr().String(), "temporal", cfg.TemporalAddress)
 	if p.onReady != nil {
 		p.onReady(endpoints{HTTP: l.Addr().String(), Temporal: cfg.TemporalAddress})
@@ -190,13 +202,20 @@ func (p *program) worker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	keys, err := signingKeys("worker", cfg)
+	if err != nil {
+		return err
+	}
 	st, tc, closeAll, err := connect(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	fatal := make(chan error, 1)
-	w := newWorker(tc, st, fatal)
+	w, err := newWorker(tc, st, keys, fatal)
+	if err != nil {
+		return err
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -238,12 +257,16 @@ func (p *program) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	keys, err := signingKeys("check", cfg)
+	if err != nil {
+		return err
+	}
 	st, tc, closeAll, err := connect(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	rep, err := (&reconcile.Checker{Store: st, Temporal: tc, Settle: 3 * time.Second}).Check(ctx)
+	rep, err := (&reconcile.Checker{Store: st, Temporal: tc, Keys: keys, Settle: 3 * time.Second}).Check(ctx)
 	if err != nil {
 		return err
 	}
@@ -255,6 +278,18 @@ func (p *program) check(ctx context.Context, args []string) error {
 	if len(rep.Differences) > 0 {
 		return errDifferences
 	}
+	return nil
+}
+
+// keysGenerate prints a fresh signing key list for REALLABOR_SIGNING_KEYS.
+func (p *program) keysGenerate(args []string) error {
+	fs := flag.NewFlagSet("reallabor keys generate", flag.ContinueOnError)
+	fs.SetOutput(p.stderr)
+	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "the key's id (name a new one on rotation)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(p.stdout, authz.Generate(*id))
 	return nil
 }
 

@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"reallabor/internal/authz"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -84,16 +88,49 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 // newWorker registers the application workflow and its activities.
 // A fatal worker error (the namespace is gone, say) is sent on fatal, so the
 // process ends instead of running on without polling.
-func newWorker(c client.Client, st *store.Store, fatal chan<- error) worker.Worker {
+func newWorker(c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error) (worker.Worker, error) {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{OnFatalError: func(err error) {
 		select {
 		case fatal <- fmt.Errorf("worker stopped: %w", err):
 		default:
 		}
 	}})
-	workflows.Register(w)
+	if err := workflows.Register(w, keys); err != nil {
+		return nil, err
+	}
 	(&activities.Ledger{Store: st}).Register(w)
-	return w
+	return w, nil
+}
+
+// signingKeys are the keys API and workers seal and check actions with:
+// REALLABOR_SIGNING_KEYS, or for dev (and check of a local dev) a key kept
+// in the data directory, made on first start.
+func signingKeys(cmd string, cfg config) (*authz.Keys, error) {
+	if cfg.SigningKeys != "" {
+		k, err := authz.Parse(cfg.SigningKeys)
+		if err != nil {
+			return nil, fmt.Errorf("REALLABOR_SIGNING_KEYS: %w", err)
+		}
+		return k, nil
+	}
+	if cmd != "dev" && !(cmd == "check" && strings.HasPrefix(cfg.DatabaseURL, "sqlite:")) {
+		return nil, fmt.Errorf("REALLABOR_SIGNING_KEYS is required for %s: the same id:base64key list for API and workers (make one with: reallabor keys generate)", cmd)
+	}
+	path := filepath.Join(cfg.DataDir, "signing.keys")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && cmd == "dev" {
+		raw = []byte(authz.Generate("dev1"))
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("signing keys %s: %w", path, err)
+	}
+	k, err := authz.Parse(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
 }
 
 // listen binds the HTTP address, naming the setting if it cannot.

@@ -20,6 +20,7 @@ type config struct {
 	UIAddress         string
 	DataDir           string
 	AdminToken        string
+	SigningKeys       string
 	LogLevel          string
 	LogFormat         string
 	StartupTimeout    time.Duration
@@ -57,6 +58,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	seed := cmd == "dev"
 	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
+	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

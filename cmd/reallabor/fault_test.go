@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"reallabor/internal/authz"
 	"reallabor/internal/store/storetest"
 )
 
@@ -295,6 +296,8 @@ func TestFaultsKeepTheBooksExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	keys := authz.Generate("k1")
+	t.Setenv("REALLABOR_SIGNING_KEYS", keys) // the child's, and check's
 	args := []string{"dev", "--http=127.0.0.1:0", "--temporal-address=127.0.0.1:0", "--ui-address=",
 		"--data-dir=" + dataDir, "--database-url=" + dbURL, "--log-level=error", "--seed=false"}
 	proc := startChild(t, logf, args...)
@@ -412,7 +415,12 @@ func TestFaultsKeepTheBooksExact(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		out.Reset()
-		p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+		p := &program{stdout: &out, stderr: &out, getenv: func(k string) string {
+			if k == "REALLABOR_SIGNING_KEYS" {
+				return keys
+			}
+			return ""
+		}}
 		err := p.run(context.Background(), []string{"check", "--database-url=" + dbURL, "--temporal-address=" + proc.temporal, "--log-level=error"})
 		if err == nil {
 			t.Logf("check after %s: %s", time.Since(began).Round(100*time.Millisecond), strings.TrimSpace(out.String()))

@@ -50,6 +50,8 @@ commands:
   worker         the Temporal worker, against TEMPORAL_ADDRESS and DATABASE_URL
   migrate        apply database migrations to DATABASE_URL
   users create   create a user and print its token (--role, --name, --organisation)
+  keys generate  print a new signing key for REALLABOR_SIGNING_KEYS (id:base64key; on
+                 rotation put the new one first: new,old)
   check          compare the books (ledger, journal, projection, audit trail) with every
                  application's workflow; print each difference, exit 1 if any (without
                  DATABASE_URL: the data of a local dev)
@@ -78,6 +80,11 @@ func (p *program) run(ctx context.Context, args []string) error {
 		return p.createUser(ctx, rest[1:])
 	case "check":
 		return p.check(ctx, rest)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "generate" {
+			return errors.New("usage: reallabor keys generate [--id <id>]")
+		}
+		return p.keysGenerate(rest[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintln(p.stdout, usage)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
 	"reallabor/internal/store/storetest"
 )
@@ -25,6 +26,8 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 		"TEMPORAL_ADDRESS":      ts.FrontendAddress(),
 		"REALLABOR_ADMIN_TOKEN": adminToken,
 		"LOG_LEVEL":             "warn",
+		// API and workers share the keys that seal actions.
+		"REALLABOR_SIGNING_KEYS": authz.Generate("k1"),
 	}
 	getenv := func(k string) string { return env[k] }
 	var out syncBuffer

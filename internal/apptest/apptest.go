@@ -21,6 +21,7 @@ import (
 
 	"reallabor/activities"
 	"reallabor/api"
+	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
 	"reallabor/internal/store"
 	"reallabor/internal/store/storetest"
@@ -33,7 +34,10 @@ type App struct {
 	URL      string
 	Store    *store.Store
 	Temporal client.Client
-	Admin    User
+	// Keys seal what the API sends the workflows (tests that talk to
+	// Temporal directly seal with them, or forge without).
+	Keys  *authz.Keys
+	Admin User
 	// Check sees every response; Start sets it to validate the response
 	// against the OpenAPI document.
 	Check func(t testing.TB, req *http.Request, resp *http.Response, body []byte)
@@ -80,7 +84,13 @@ func StartWith(t testing.TB, opts Options) *App {
 	}
 	t.Cleanup(tc.Close)
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w)
+	keys, err := authz.Parse(authz.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := workflows.Register(w, keys); err != nil {
+		t.Fatal(err)
+	}
 	if opts.Register != nil {
 		opts.Register(st, w)
 	} else {
@@ -90,7 +100,7 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	token, hash := api.NewToken()
@@ -99,7 +109,7 @@ func StartWith(t testing.TB, opts Options) *App {
 	if err := st.CreateUser(context.Background(), &admin); err != nil {
 		t.Fatalf("create admin: %v", err)
 	}
-	return &App{URL: hs.URL, Store: st, Temporal: tc,
+	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys,
 		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},
 		// Every response of every integration test is held to the OpenAPI document.
 		Check: OpenAPIChecker(t, api.OpenAPI)}

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
+	"reallabor/internal/authz"
 	"reallabor/internal/store"
 	"reallabor/models"
 	"reallabor/workflows"
@@ -52,6 +53,8 @@ type Report struct {
 type Checker struct {
 	Store    *store.Store
 	Temporal Querier
+	// Keys seal the check's queries (the workflows answer only sealed ones).
+	Keys *authz.Keys
 	// Settle is how long to wait before looking again at what differed: an
 	// action in flight (written, not yet answered; a promotion signal on its
 	// way) is not a difference. Zero checks once.
@@ -127,7 +130,11 @@ func (c *Checker) once(ctx context.Context) (Report, error) {
 		j := b.AppJournal[a.ID]
 		diff(a.ProgrammeID, a.ID, "reserved_cents (journal)", j.Reserved(), a.ReservedCents)
 		diff(a.ProgrammeID, a.ID, "paid_cents (journal)", j.Pay-j.Return, a.PaidCents)
-		v, err := c.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(a.ID), "", workflows.QueryState, admin)
+		viewer, err := workflows.Seal(c.Keys, a.ID, workflows.QueryState, workflows.Viewer{Actor: admin}, time.Now())
+		if err != nil {
+			return r, err
+		}
+		v, err := c.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(a.ID), "", workflows.QueryState, viewer)
 		if err != nil {
 			diff(a.ProgrammeID, a.ID, "workflow", "a workflow to ask", "none answering: "+err.Error())
 			continue

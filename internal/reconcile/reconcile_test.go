@@ -28,7 +28,7 @@ func TestCheckFindsWhatDiffers(t *testing.T) {
 	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", reviewer, map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
 	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
 
-	check := &reconcile.Checker{Store: app.Store, Temporal: app.Temporal}
+	check := &reconcile.Checker{Store: app.Store, Temporal: app.Temporal, Keys: app.Keys}
 	ctx := context.Background()
 	rep, err := check.Check(ctx)
 	if err != nil {

@@ -1,0 +1,132 @@
+// Package authz seals the actions the API has authorised, so the workflows
+// act only on those: Temporal itself trusts whoever can reach its frontend.
+// A seal is an HMAC-SHA256, under a key shared by API and worker, over the
+// workflow id, the action's name, its expiry and the action's content (who
+// acts, in which role, with what). Keys have ids, so a key can be rotated:
+// seals are made with the current key and checked with any key still listed.
+package authz
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Seal is an action's authorisation by the API.
+type Seal struct {
+	KeyID string `json:"key_id,omitempty"`
+	// Expires: after it the seal is void (zero: never, for the start of an
+	// application, which the workflow checks once and records).
+	Expires time.Time `json:"expires,omitempty"`
+	MAC     string    `json:"mac,omitempty"`
+}
+
+// ErrUnsealed: the action carries no valid seal of ours.
+var ErrUnsealed = errors.New("not authorised by the API")
+
+// Keys are the HMAC keys by id; the first is the one seals are made with.
+type Keys struct {
+	current string
+	keys    map[string][]byte
+}
+
+// minKey is the least key length accepted (bytes).
+const minKey = 32
+
+// Parse reads keys written as "id:base64key[,id:base64key...]", the first
+// being current (REALLABOR_SIGNING_KEYS).
+func Parse(s string) (*Keys, error) {
+	k := &Keys{keys: map[string][]byte{}}
+	for _, part := range strings.Split(s, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("signing key %q: want id:base64key", redact(part))
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			raw, err = base64.RawURLEncoding.DecodeString(b64)
+		}
+		if err != nil || len(raw) < minKey {
+			return nil, fmt.Errorf("signing key %s: want at least %d bytes, base64", id, minKey)
+		}
+		if _, dup := k.keys[id]; dup {
+			return nil, fmt.Errorf("signing key id %s given twice", id)
+		}
+		k.keys[id] = raw
+		if k.current == "" {
+			k.current = id
+		}
+	}
+	return k, nil
+}
+
+// Generate makes a fresh key with the given id, written as Parse reads it.
+func Generate(id string) string {
+	b := make([]byte, minKey)
+	_, _ = rand.Read(b)
+	return id + ":" + base64.StdEncoding.EncodeToString(b)
+}
+
+func redact(s string) string {
+	id, _, _ := strings.Cut(strings.TrimSpace(s), ":")
+	return id + ":…"
+}
+
+// mac is the seal's code over what it binds.
+func mac(key []byte, workflowID, action string, expires time.Time, content any) (string, error) {
+	body, err := json.Marshal(content)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", action, err)
+	}
+	h := hmac.New(sha256.New, key)
+	exp := ""
+	if !expires.IsZero() {
+		exp = expires.UTC().Format(time.RFC3339Nano)
+	}
+	for _, part := range [][]byte{[]byte(workflowID), []byte(action), []byte(exp), body} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// Seal authorises action on the workflow with content (which must not hold
+// the seal itself), until expires (zero: no expiry).
+func (k *Keys) Seal(workflowID, action string, content any, expires time.Time) (Seal, error) {
+	if k == nil {
+		return Seal{}, errors.New("no signing keys")
+	}
+	m, err := mac(k.keys[k.current], workflowID, action, expires, content)
+	if err != nil {
+		return Seal{}, err
+	}
+	return Seal{KeyID: k.current, Expires: expires, MAC: m}, nil
+}
+
+// Verify checks s authorises action on the workflow with content at now.
+func (k *Keys) Verify(workflowID, action string, content any, s Seal, now time.Time) error {
+	if k == nil || s.MAC == "" {
+		return ErrUnsealed
+	}
+	key, ok := k.keys[s.KeyID]
+	if !ok {
+		return fmt.Errorf("%w: unknown key %q", ErrUnsealed, s.KeyID)
+	}
+	want, err := mac(key, workflowID, action, s.Expires, content)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(want), []byte(s.MAC)) {
+		return fmt.Errorf("%w: the seal does not match the action", ErrUnsealed)
+	}
+	if !s.Expires.IsZero() && now.After(s.Expires) {
+		return fmt.Errorf("%w: the seal expired at %s", ErrUnsealed, s.Expires.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
