@@ -124,6 +124,18 @@ func (in AssessInput) WithSeal(s authz.Seal) any       { in.Seal = s; return in 
 func (v Viewer) WithSeal(s authz.Seal) any             { v.Seal = s; return v }
 func (in ApplicationInput) WithSeal(s authz.Seal) any  { in.Seal = s; return in }
 
+// partOfGroup decides a reviewer's conflict with the group: from
+// "sealed-actions" on by models.OrganisationKey (NFKC, format characters,
+// case, umlauts, legal forms, confusable skeletons), so a spelling trick
+// cannot make a member's representative impartial; runs before keep the
+// matching they started with (their handlers re-check on replay).
+func (a *application) partOfGroup(organisation string) bool {
+	if a.sealed {
+		return a.s.Proposal.Group.Touches(organisation) || a.s.Proposal.Group.Includes(organisation)
+	}
+	return a.s.Proposal.Group.Includes(organisation)
+}
+
 // checkSeal rejects an update the API did not seal (checks off without keys).
 // It runs only in validators (never on replay); the HMAC over the input's JSON
 // is deterministic (workflowcheck cannot see through encoding/json).

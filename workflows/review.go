@@ -36,7 +36,7 @@ func (a *application) validateReview(in ReviewInput) error {
 	if err := a.requireStatus(models.StatusInReview); err != nil {
 		return err
 	}
-	if a.s.Proposal.Group.Includes(in.Actor.Organisation) {
+	if a.partOfGroup(in.Actor.Organisation) {
 		return forbiddenf("your organisation %q is part of the applicant group", in.Actor.Organisation)
 	}
 	for _, c := range a.s.Conflicts {
