@@ -49,22 +49,39 @@ func HashToken(token string) string {
 // authenticate resolves the bearer token to a user.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		ip := c.RealIP()
+		if s.limits != nil && s.limits.failedAuth.exhausted(ip) {
+			return tooMany(c, ": too many failed authentications from this address")
+		}
+		// The scheme is case-insensitive (RFC 9110): "Bearer", "bearer".
+		scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
+		token = strings.TrimSpace(token)
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			s.failedAuth(ip)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor"`)
 			return problem(http.StatusUnauthorized, "missing bearer token")
 		}
-		u, err := s.cfg.Store.UserByTokenHash(c.Request().Context(), HashToken(strings.TrimSpace(token)))
+		u, err := s.cfg.Store.UserByTokenHash(c.Request().Context(), HashToken(token))
 		if errors.Is(err, models.ErrNotFound) {
+			s.failedAuth(ip)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
 			return problem(http.StatusUnauthorized, "unknown bearer token")
 		}
 		if err != nil {
 			return err
 		}
+		if s.limits != nil && !s.limits.perUser.allow(u.ID) {
+			return tooMany(c, "")
+		}
 		c.Set(userKey, u)
 		return next(c)
+	}
+}
+
+// failedAuth spends one of the address's failed authentications.
+func (s *Server) failedAuth(ip string) {
+	if s.limits != nil {
+		s.limits.failedAuth.allow(ip)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go.temporal.io/api/workflowservice/v1"
 	"net/http"
 	"net/http/httptest"
@@ -137,4 +138,79 @@ func testKeys(t *testing.T) *authz.Keys {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestLimitsPerIdentity: the ways around the rate limit the review found are
+// closed. Spellings of one token are one user; random unknown tokens run out
+// of failed authentications (429, no more token lookups); a made-up
+// X-Forwarded-For does not make a new client unless it comes from a trusted
+// proxy; lower-case "bearer" is accepted.
+func TestLimitsPerIdentity(t *testing.T) {
+	st := storetest.New(t)
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(t), RateLimit: 1})
+	token := mustUser(t, st, "finance", "Stadtkasse")
+	send := func(auth string, xff string) int {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", auth)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	codes := map[int]int{}
+	for _, auth := range []string{"Bearer " + token, "bearer " + token, "Bearer  " + token + " ", "BEARER " + token} {
+		codes[send(auth, "")]++
+	}
+	if codes[http.StatusOK] != 2 || codes[http.StatusTooManyRequests] != 2 {
+		t.Errorf("four spellings of one token at 1/s (burst 2) = %v, want 2×200 then 429: one user", codes)
+	}
+
+	srv = api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(t), RateLimit: 100})
+	codes = map[int]int{}
+	for i := range 15 {
+		codes[send(fmt.Sprintf("Bearer rl_random_%d", i), fmt.Sprintf("203.0.113.%d", i))]++
+	}
+	if codes[http.StatusUnauthorized] != 10 || codes[http.StatusTooManyRequests] != 5 {
+		t.Errorf("15 random tokens with made-up X-Forwarded-For = %v, want 10×401 then 429 (one address)", codes)
+	}
+
+	// Behind a trusted proxy, the forwarded address is the client.
+	proxies, err := api.ParseProxies("192.0.2.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(t), RateLimit: 100, TrustedProxies: proxies})
+	codes = map[int]int{}
+	for i := range 15 {
+		codes[send("Bearer rl_random", fmt.Sprintf("203.0.113.%d", i%2))]++
+	}
+	if codes[http.StatusUnauthorized] != 15 {
+		t.Errorf("15 failures from two clients behind a trusted proxy = %v, want 15×401 (each client has its own 10)", codes)
+	}
+}
+
+// TestMetricsLabelsBounded: a made-up HTTP method does not make a series.
+func TestMetricsLabelsBounded(t *testing.T) {
+	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}, Keys: testKeys(t)})
+	for _, m := range []string{"FROB", "XYZZY", "GET"} {
+		srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/healthz", nil))
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	if strings.Contains(body, "FROB") || strings.Contains(body, "XYZZY") || !strings.Contains(body, `method="OTHER"`) {
+		t.Errorf("metrics name made-up methods or lack OTHER:\n%s", grepLines(body, "reallabor_http_requests_total"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

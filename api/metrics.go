@@ -26,8 +26,11 @@ func metrics(reg *prometheus.Registry) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			route := c.Path()
-			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
-			latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+			// Label values are bounded: methods to the known ones, routes
+			// to the router's patterns.
+			method := methodLabel(c.Request().Method)
+			requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
+			latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 			return nil
 		}
 	}

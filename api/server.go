@@ -7,6 +7,7 @@ import (
 	"context"
 	"go.temporal.io/api/workflowservice/v1"
 	"log/slog"
+	"net"
 	"net/http"
 	"reallabor/internal/authz"
 	"reflect"
@@ -20,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"golang.org/x/time/rate"
 
 	"reallabor/internal/store"
 )
@@ -55,16 +55,22 @@ type Config struct {
 	BodyLimit string
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
-	// RateLimit is the sustained requests per second one caller (bearer
-	// token, else IP) may make, with bursts of twice that; 0 disables it.
+	// RateLimit is the sustained requests per second one user may make,
+	// with bursts of twice that (a client IP five times that before
+	// authentication; failed authentications ten per IP, then one every six
+	// seconds); 0 disables the limits.
 	RateLimit float64
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
+	// without them the connection's address does.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	echo *echo.Echo
+	limits *limits
+	cfg    Config
+	log    *slog.Logger
+	echo   *echo.Echo
 }
 
 // New builds the API with every route.
@@ -106,8 +112,10 @@ func New(cfg Config) *Server {
 		},
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if cfg.RateLimit > 0 {
-		e.Use(s.rateLimit(cfg.RateLimit))
+		s.limits = newLimits(cfg.RateLimit)
+		e.Use(s.ipLimit)
 	}
 	s.echo = e
 	s.routes(cfg.Registry)
@@ -189,27 +197,15 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
-// rateLimit caps each caller (by bearer token, else by IP) with Echo's
-// token-bucket limiter; health checks and metrics are never limited.
-func (s *Server) rateLimit(perSecond float64) echo.MiddlewareFunc {
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Skipper: func(c echo.Context) bool { return !strings.HasPrefix(c.Request().URL.Path, "/api/") },
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(perSecond), Burst: int(2 * perSecond), ExpiresIn: 3 * time.Minute}),
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
-				return "token:" + HashToken(h), nil
-			}
-			return "ip:" + c.RealIP(), nil
-		},
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "1")
-			return problem(http.StatusTooManyRequests, "too many requests: slow down")
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return problem(http.StatusBadRequest, "cannot identify the caller")
-		},
-	})
+// ipLimit caps each client IP before authentication; health checks and
+// metrics are never limited.
+func (s *Server) ipLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") && !s.limits.perIP.allow(c.RealIP()) {
+			return tooMany(c, " from this address")
+		}
+		return next(c)
+	}
 }
 
 // validate wraps go-playground/validator; messages use JSON field names.

@@ -92,7 +92,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, Keys: keys})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies, Keys: keys})
 	ep := endpoints{HTTP: l.Addr().String(), Temporal: ts.FrontendAddress(), UI: ts.UIURL()}
 	fmt.Fprintf(p.stdout, `
 Reallabor grants is running (ready in %s).
@@ -188,7 +188,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, Keys: keys})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies, Keys: keys})
 	log.Info("serving", "http", l.Addr().String(), "temporal", cfg.TemporalAddress)
 	if p.onReady != nil {
 		p.onReady(endpoints{HTTP: l.Addr().String(), Temporal: cfg.TemporalAddress})

@@ -133,6 +133,9 @@ func signingKeys(cmd string, cfg config) (*authz.Keys, error) {
 	return k, nil
 }
 
+// bootstrapAdmin is the user REALLABOR_ADMIN_TOKEN signs in as.
+const bootstrapAdmin = "bootstrap-admin"
+
 // listen binds the HTTP address, naming the setting if it cannot.
 func listen(addr string) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
@@ -168,7 +171,8 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 // ensureAdminToken makes REALLABOR_ADMIN_TOKEN a working admin credential.
 func ensureAdminToken(ctx context.Context, st *store.Store, token string) error {
 	if token == "" {
-		return nil
+		// The bootstrap credential works only while its setting is set.
+		return st.RevokeToken(ctx, bootstrapAdmin)
 	}
 	hash := api.HashToken(token)
 	if _, err := st.UserByTokenHash(ctx, hash); err == nil {
@@ -176,6 +180,6 @@ func ensureAdminToken(ctx context.Context, st *store.Store, token string) error 
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	return st.SaveUser(ctx, &models.User{ID: "bootstrap-admin", Name: "bootstrap admin", Role: models.RoleAdmin,
+	return st.SaveUser(ctx, &models.User{ID: bootstrapAdmin, Name: "bootstrap admin", Role: models.RoleAdmin,
 		Organisation: "", TokenHash: hash, CreatedAt: time.Now().UTC()})
 }

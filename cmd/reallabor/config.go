@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"reallabor/api"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ type config struct {
 	StartupTimeout    time.Duration
 	Seed              bool
 	RateLimit         float64
+	TrustedProxies    []*net.IPNet
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -54,7 +57,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return nil
 	})
 	rateLimit := envOr(getenv, "RATE_LIMIT", "20")
-	fs.StringVar(&rateLimit, "rate-limit", rateLimit, "API requests per second per caller (bursts of twice that); 0 disables (RATE_LIMIT)")
+	fs.StringVar(&rateLimit, "rate-limit", rateLimit, "API requests per second per user (bursts of twice that; per client IP five times that); 0 disables (RATE_LIMIT)")
+	proxies := envOr(getenv, "TRUSTED_PROXIES", "")
+	fs.StringVar(&proxies, "trusted-proxies", proxies, "proxies (CIDRs) whose X-Forwarded-For names the client; empty: none (TRUSTED_PROXIES)")
 	seed := cmd == "dev"
 	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
@@ -69,6 +74,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.StartupTimeout = d
 	if c.RateLimit, err = strconv.ParseFloat(rateLimit, 64); err != nil || c.RateLimit < 0 {
 		return c, fmt.Errorf("RATE_LIMIT %q is not a non-negative number", rateLimit)
+	}
+	if c.TrustedProxies, err = api.ParseProxies(proxies); err != nil {
+		return c, fmt.Errorf("TRUSTED_PROXIES %q: %w", proxies, err)
 	}
 	if (cmd == "dev" || cmd == "check") && c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "reallabor.db")

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -252,6 +254,18 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec IdempotencyRecor
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID, key string, claimedAt time.Time) error {
 	return s.DB.WithContext(ctx).Where("user_id = ? AND key = ? AND status_code = 0 AND created_at = ?", userID, key, claimedAt).
 		Delete(&IdempotencyRecord{}).Error
+}
+
+// RevokeToken makes the user's token unusable (a user that does not exist
+// is fine: nothing to revoke).
+func (s *Store) RevokeToken(ctx context.Context, userID string) error {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	if err := s.DB.WithContext(ctx).Model(&models.User{}).Where("id = ?", userID).
+		Update("token_hash", "revoked:"+hex.EncodeToString(b)).Error; err != nil {
+		return fmt.Errorf("revoke token of %s: %w", userID, err)
+	}
+	return nil
 }
 
 // SaveUser inserts or replaces a user by id.
