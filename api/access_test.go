@@ -305,6 +305,8 @@ func TestAccessMatrix(t *testing.T) {
 	approvedT1 := f.tranche(t, appApproved, 1)
 	f.approve(t, approvedT1.ID, f.finance2)
 	// appPaid: active, tranche 1 paid, interim report submitted.
+	// target: the user the admin deactivates, reactivates, gives a new token.
+	target := app.CreateUser(t, "Tina Target", "reviewer", "Stadtbibliothek")
 	appPaid := f.submit(t, f.proposal())
 	f.activate(t, appPaid)
 	paidT1 := f.tranche(t, appPaid, 1)
@@ -511,6 +513,19 @@ func TestAccessMatrix(t *testing.T) {
 			cells{403, 403, 403, 403, 200, 401, 401}},
 		{"POST /api/v1/disbursements/:id/failure", "due", d(activeT1.ID) + "/failure", map[string]any{"reason": "account closed, again"},
 			cells{403, 403, 403, 403, 409, 401, 401}},
+
+		{"POST /api/v1/users/:id/deactivation", "", v1 + "/users/" + target.ID + "/deactivation", map[string]any{},
+			cells{200, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/users/:id/deactivation", "self", v1 + "/users/" + f.admin.ID + "/deactivation", map[string]any{},
+			cells{409, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/users/:id/deactivation", "unknown", v1 + "/users/" + unk + "/deactivation", map[string]any{},
+			cells{404, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/users/:id/reactivation", "", v1 + "/users/" + target.ID + "/reactivation", map[string]any{},
+			cells{200, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/users/:id/token", "", v1 + "/users/" + target.ID + "/token", map[string]any{},
+			cells{200, 403, 403, 403, 403, 401, 401}},
+		// Last: every caller gets a new token (the matrix carries it on).
+		{"POST /api/v1/me/token", "", v1 + "/me/token", map[string]any{}, cells{200, 200, 200, 200, 200, 401, 401}},
 	}
 
 	t.Run("every route is in the table", func(t *testing.T) {
@@ -544,19 +559,24 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			callers := []struct {
 				name string
-				u    apptest.User
+				u    *apptest.User
 				want int
 			}{
-				{"no token", anon, r.want.anon},
-				{"unknown token", bad, r.want.bad},
-				{"other applicant", f.other, r.want.other},
-				{"owner applicant", f.owner, r.want.owner},
-				{"finance", f.finance, r.want.finance},
-				{"reviewer", f.reviewer, r.want.reviewer},
-				{"admin", f.admin, r.want.admin},
+				{"no token", &anon, r.want.anon},
+				{"unknown token", &bad, r.want.bad},
+				{"other applicant", &f.other, r.want.other},
+				{"owner applicant", &f.owner, r.want.owner},
+				{"finance", &f.finance, r.want.finance},
+				{"reviewer", &f.reviewer, r.want.reviewer},
+				{"admin", &f.admin, r.want.admin},
 			}
 			for _, c := range callers {
-				resp := app.Do(t, method, r.path, c.u, r.body)
+				resp := app.Do(t, method, r.path, *c.u, r.body)
+				if r.route == "POST /api/v1/me/token" && resp.Status == http.StatusOK {
+					var fresh struct{ Token string }
+					resp.JSON(t, &fresh)
+					c.u.Token = fresh.Token
+				}
 				if resp.Status != c.want {
 					t.Errorf("%s %s as %s = %d, want %d: %s", method, r.path, c.name, resp.Status, c.want, rigClip(resp.Body))
 				}

@@ -70,6 +70,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if u.DeactivatedAt != nil {
+			s.failedAuth(ip)
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
+			return problem(http.StatusUnauthorized, "this user is deactivated")
+		}
 		if s.limits != nil && !s.limits.perUser.allow(u.ID) {
 			return tooMany(c, "")
 		}
@@ -153,11 +158,62 @@ type userResponse struct {
 	Name         string `json:"name"`
 	Role         string `json:"role"`
 	Organisation string `json:"organisation"`
+	Active       bool   `json:"active"`
 	Token        string `json:"token,omitempty"`
 }
 
 func toUserResponse(u models.User) userResponse {
-	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation}
+	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation, Active: u.DeactivatedAt == nil}
+}
+
+// setActive deactivates or reactivates a user (admin). An admin cannot
+// deactivate itself, so the programme never loses its last way in by mistake.
+func (s *Server) setActive(active bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		u, err := s.cfg.Store.User(ctx, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		if !active && u.ID == userOf(c).ID {
+			return problem(http.StatusConflict, "you cannot deactivate yourself")
+		}
+		var at *time.Time
+		if !active {
+			now := s.cfg.Now().UTC()
+			at = &now
+			if u.DeactivatedAt != nil {
+				at = u.DeactivatedAt // deactivating twice keeps the first time
+			}
+		}
+		u.DeactivatedAt = at
+		if err := s.cfg.Store.SaveUser(ctx, &u); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toUserResponse(u))
+	}
+}
+
+// rotateToken gives a user a new token (shown once) and voids the old one:
+// an admin for any user (a lost or leaked token), or a user for itself.
+func (s *Server) rotateToken(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if id == "" {
+		id = userOf(c).ID
+	}
+	u, err := s.cfg.Store.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	token, hash := NewToken()
+	u.TokenHash = hash
+	if err := s.cfg.Store.SaveUser(ctx, &u); err != nil {
+		return err
+	}
+	resp := toUserResponse(u)
+	resp.Token = token
+	return c.JSON(http.StatusOK, resp)
 }
 
 func (s *Server) createUser(c echo.Context) error {

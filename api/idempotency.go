@@ -21,7 +21,9 @@ const idempotencyHeader = "Idempotency-Key"
 // redactSecrets keeps a new user's token out of the stored response: tokens
 // are shown once and stored only hashed. A replay answers without it.
 func redactSecrets(route string, body []byte) string {
-	if route != "/api/v1/users" {
+	switch route {
+	case "/api/v1/users", "/api/v1/users/:id/token", "/api/v1/me/token":
+	default:
 		return string(body)
 	}
 	var m map[string]any

@@ -139,7 +139,11 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/users", s.createUser, role(RoleAdmin))
 	v1.GET("/users", s.listUsers, role(RoleAdmin))
 	v1.GET("/users/:id", s.getUser, role(RoleAdmin))
+	v1.POST("/users/:id/deactivation", s.setActive(false), role(RoleAdmin))
+	v1.POST("/users/:id/reactivation", s.setActive(true), role(RoleAdmin))
+	v1.POST("/users/:id/token", s.rotateToken, role(RoleAdmin))
 	v1.GET("/me", s.me)
+	v1.POST("/me/token", s.rotateToken)
 
 	v1.POST("/programmes", s.createProgramme, role(RoleAdmin))
 	v1.GET("/programmes", s.listProgrammes)

@@ -34,6 +34,8 @@ type User struct {
 	Organisation string    `json:"organisation"`
 	TokenHash    string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	// DeactivatedAt: the user may not sign in (nil: active).
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
 // Actor returns the user as the actor of an action.

@@ -1,0 +1,60 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"reallabor/internal/apptest"
+)
+
+// TestUserLifecycle: a deactivated user's token is refused until an admin
+// reactivates it; a new token voids the old one, whether the admin gives it
+// or the user takes it for itself; the list shows who is active.
+func TestUserLifecycle(t *testing.T) {
+	app := apptest.Start(t)
+	rita := app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")
+	app.Must(t, http.StatusOK, "GET", "/api/v1/me", rita, nil)
+
+	var u struct {
+		ID     string `json:"id"`
+		Active bool   `json:"active"`
+		Token  string `json:"token"`
+	}
+	app.Must(t, http.StatusOK, "POST", "/api/v1/users/"+rita.ID+"/deactivation", app.Admin, map[string]any{}).JSON(t, &u)
+	if u.Active {
+		t.Fatalf("deactivated user answered active")
+	}
+	app.Must(t, http.StatusUnauthorized, "GET", "/api/v1/me", rita, nil)
+	var list struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Active bool   `json:"active"`
+		} `json:"items"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/users", app.Admin, nil).JSON(t, &list)
+	for _, it := range list.Items {
+		if it.ID == rita.ID && it.Active {
+			t.Errorf("the list shows the deactivated user active")
+		}
+	}
+	app.Must(t, http.StatusOK, "POST", "/api/v1/users/"+rita.ID+"/reactivation", app.Admin, map[string]any{})
+	app.Must(t, http.StatusOK, "GET", "/api/v1/me", rita, nil)
+
+	// A leaked token: the admin gives a new one; the old one is refused.
+	app.Must(t, http.StatusOK, "POST", "/api/v1/users/"+rita.ID+"/token", app.Admin, map[string]any{}).JSON(t, &u)
+	if u.Token == "" || u.Token == rita.Token {
+		t.Fatalf("new token %q, want a fresh one", u.Token)
+	}
+	app.Must(t, http.StatusUnauthorized, "GET", "/api/v1/me", rita, nil)
+	rita.Token = u.Token
+	app.Must(t, http.StatusOK, "GET", "/api/v1/me", rita, nil)
+
+	// The user takes a new token for itself.
+	old := rita
+	app.Must(t, http.StatusOK, "POST", "/api/v1/me/token", rita, map[string]any{}).JSON(t, &u)
+	rita.Token = u.Token
+	app.Must(t, http.StatusUnauthorized, "GET", "/api/v1/me", old, nil)
+	app.Must(t, http.StatusOK, "GET", "/api/v1/me", rita, nil)
+	// An admin cannot lock itself out.
+	app.Must(t, http.StatusConflict, "POST", "/api/v1/users/"+app.Admin.ID+"/deactivation", app.Admin, map[string]any{})
+}
