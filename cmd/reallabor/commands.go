@@ -92,7 +92,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies, Keys: keys})
+	srv := api.New(apiConfig(cfg, st, tc, log, keys))
 	ep := endpoints{HTTP: l.Addr().String(), Temporal: ts.FrontendAddress(), UI: ts.UIURL()}
 	fmt.Fprintf(p.stdout, `
 Reallabor grants is running (ready in %s).
@@ -150,6 +150,23 @@ func (p *program) setup(cmd string, args []string) (config, *slog.Logger, error)
 	return cfg, log, err
 }
 
+// setupSealed is setup for the commands that talk to the workflows: with
+// the keys that seal what is sent to them.
+func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, *authz.Keys, error) {
+	cfg, log, err := p.setup(cmd, args)
+	if err != nil {
+		return cfg, log, nil, err
+	}
+	keys, err := signingKeys(cmd, cfg)
+	return cfg, log, keys, err
+}
+
+// apiConfig is the API's configuration from the settings.
+func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys) api.Config {
+	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
+		TrustedProxies: cfg.TrustedProxies, Keys: keys}
+}
+
 // connect opens the database and dials Temporal (both retried for a bounded
 // time); closeAll releases both.
 func connect(ctx context.Context, cfg config, log *slog.Logger) (*store.Store, client.Client, func(), error) {
@@ -167,11 +184,7 @@ func connect(ctx context.Context, cfg config, log *slog.Logger) (*store.Store, c
 
 // serve runs the HTTP API against an external Temporal and PostgreSQL.
 func (p *program) serve(ctx context.Context, args []string) error {
-	cfg, log, err := p.setup("serve", args)
-	if err != nil {
-		return err
-	}
-	keys, err := signingKeys("serve", cfg)
+	cfg, log, keys, err := p.setupSealed("serve", args)
 	if err != nil {
 		return err
 	}
@@ -188,7 +201,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies, Keys: keys})
+	srv := api.New(apiConfig(cfg, st, tc, log, keys))
 	log.Info("serving", "http", l.Addr().String(), "temporal", cfg.TemporalAddress)
 	if p.onReady != nil {
 		p.onReady(endpoints{HTTP: l.Addr().String(), Temporal: cfg.TemporalAddress})
@@ -198,11 +211,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 
 // worker runs the Temporal worker until ctx ends.
 func (p *program) worker(ctx context.Context, args []string) error {
-	cfg, log, err := p.setup("worker", args)
-	if err != nil {
-		return err
-	}
-	keys, err := signingKeys("worker", cfg)
+	cfg, log, keys, err := p.setupSealed("worker", args)
 	if err != nil {
 		return err
 	}
@@ -253,11 +262,7 @@ var errDifferences = errors.New("the books differ from the workflows")
 
 // check runs the reconciliation and prints every difference.
 func (p *program) check(ctx context.Context, args []string) error {
-	cfg, log, err := p.setup("check", args)
-	if err != nil {
-		return err
-	}
-	keys, err := signingKeys("check", cfg)
+	cfg, log, keys, err := p.setupSealed("check", args)
 	if err != nil {
 		return err
 	}
