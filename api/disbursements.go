@@ -188,7 +188,19 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	var rows []models.TrancheRecord
 	var err error
 	fresh := batchID == ""
+	resumed := false
 	if fresh {
+		// A file made but never handed out (the request that made it died)
+		// is completed first: its tranches are exported already.
+		unlisted, orphans, err := s.cfg.Store.UnlistedExport(ctx, c.QueryParam("programme_id"))
+		if err != nil {
+			return err
+		}
+		if unlisted != "" && !approvedAny(orphans, userOf(c).ID) {
+			batchID, rows, resumed = unlisted, orphans, true
+		}
+	}
+	if fresh && !resumed {
 		if rows, err = s.cfg.Store.ExportCandidates(ctx, c.QueryParam("programme_id"), userOf(c).ID); err != nil {
 			return err
 		}
@@ -223,7 +235,16 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if fresh {
+	if resumed {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		if err := s.cfg.Store.ClaimForExport(ctx, ids, batchID, userOf(c).ID, now); err != nil {
+			return err
+		}
+		c.Response().Header().Set("Export-Resumed", "true")
+	} else if fresh {
 		// Exported is a workflow state: each tranche's workflow marks it
 		// (approved, not by this user, not in another file) before the file
 		// is handed out; a tranche another action took meanwhile is left out.
@@ -259,6 +280,17 @@ func (s *Server) exportDisbursements(c echo.Context) error {
 	c.Response().Header().Set("Export-Batch", batchID)
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+batchID+`.`+ext+`"`)
 	return c.Blob(http.StatusOK, contentType, file)
+}
+
+// approvedAny says whether user approved one of the tranches (four eyes:
+// then another finance user hands out their file).
+func approvedAny(rows []models.TrancheRecord, user string) bool {
+	for _, r := range rows {
+		if r.ApprovedBy == user {
+			return true
+		}
+	}
+	return false
 }
 
 // markExported has the tranche's workflow mark it as carried by the payment

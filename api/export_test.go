@@ -1,9 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"reallabor/models"
+	"reallabor/workflows"
 )
 
 // TestExportIsAWorkflowState: a tranche in a payment file is exported in its
@@ -80,4 +87,52 @@ func TestExportIsAWorkflowState(t *testing.T) {
 	app.Must(t, http.StatusNotFound, "GET", export, f.finance2, nil)
 	app.BooksExact(t)
 	record(t, app, id, "export_return")
+}
+
+// TestInterruptedExportIsCompleted: an export request died after the
+// workflows had marked its tranches exported and before it handed out the
+// file. The next export (by a finance user other than the approver) hands out
+// that file, lists it, and only then do new files follow.
+func TestInterruptedExportIsCompleted(t *testing.T) {
+	f := newRig(t)
+	app := f.app
+	id := f.submit(t, f.proposal())
+	f.activate(t, id)
+	t1 := f.tranche(t, id, 1)
+	f.approve(t, t1.ID, f.finance)
+	// What the dead request left: the workflow holds the tranche exported.
+	in, err := workflows.Seal(app.Keys, id, workflows.UpdateMarkExported, workflows.DisbursementInput{
+		Actor: models.Actor{UserID: f.finance2.ID, Name: f.finance2.Name, Role: models.RoleFinance, Organisation: f.finance2.Organisation},
+		TrancheID: t1.ID, BatchID: "RLINTERRUPTED"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := app.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(id), UpdateID: "export:RLINTERRUPTED:" + t1.ID,
+		UpdateName: workflows.UpdateMarkExported, Args: []any{in}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := "/api/v1/disbursements/export?format=csv&programme_id=" + f.prog
+	app.Must(t, http.StatusNotFound, "GET", export, f.finance, nil) // the approver is not handed the file
+	r := app.Must(t, http.StatusOK, "GET", export, f.finance2, nil)
+	if r.Header.Get("Export-Batch") != "RLINTERRUPTED" || r.Header.Get("Export-Resumed") != "true" || strings.Count(string(r.Body), "\n") != 2 {
+		t.Fatalf("export after the interrupted one = batch %q resumed %q:\n%s; want the interrupted file with its tranche",
+			r.Header.Get("Export-Batch"), r.Header.Get("Export-Resumed"), r.Body)
+	}
+	var list struct {
+		Items []struct {
+			BatchID string `json:"batch_id"`
+		} `json:"items"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/disbursements/exports", f.finance, nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].BatchID != "RLINTERRUPTED" {
+		t.Fatalf("exports listed = %+v, want the completed RLINTERRUPTED", list.Items)
+	}
+	app.Must(t, http.StatusNotFound, "GET", export, f.finance2, nil)
+	app.BooksExact(t)
 }

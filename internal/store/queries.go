@@ -341,6 +341,32 @@ func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.Tranc
 	return out, nil
 }
 
+// UnlistedExport finds a payment file that was made (its tranches are
+// exported in their workflows under its batch id) but never handed out: the
+// export request died before it recorded the batch. It returns the batch's
+// id and tranches, or "" when there is none. An export completes it before it
+// makes a new one, so no exported tranche is left without its file.
+func (s *Store) UnlistedExport(ctx context.Context, programmeID string) (string, []models.TrancheRecord, error) {
+	q := s.DB.WithContext(ctx).Model(&models.TrancheRecord{}).Where("status = ? AND export_batch <> ''", models.TrancheExported).
+		Where("NOT EXISTS (SELECT 1 FROM payment_exports e WHERE e.tranche_id = tranches.id AND e.batch_id = tranches.export_batch)")
+	if programmeID != "" {
+		q = q.Where("programme_id = ?", programmeID)
+	}
+	var first models.TrancheRecord
+	if err := q.Order("export_batch").Limit(1).Find(&first).Error; err != nil {
+		return "", nil, fmt.Errorf("unlisted exports: %w", err)
+	}
+	if first.ID == "" {
+		return "", nil, nil
+	}
+	var rows []models.TrancheRecord
+	if err := s.DB.WithContext(ctx).Where("status = ? AND export_batch = ?", models.TrancheExported, first.ExportBatch).
+		Order("programme_id, application_id, number").Find(&rows).Error; err != nil {
+		return "", nil, fmt.Errorf("unlisted export %s: %w", first.ExportBatch, err)
+	}
+	return first.ExportBatch, rows, nil
+}
+
 // ErrExportRace says another export (or a payment) took a tranche meanwhile.
 var ErrExportRace = errors.New("claimed by a concurrent export")
 
