@@ -102,7 +102,7 @@ func TestInterruptedExportIsCompleted(t *testing.T) {
 	f.approve(t, t1.ID, f.finance)
 	// What the dead request left: the workflow holds the tranche exported.
 	in, err := workflows.Seal(app.Keys, id, workflows.UpdateMarkExported, workflows.DisbursementInput{
-		Actor: models.Actor{UserID: f.finance2.ID, Name: f.finance2.Name, Role: models.RoleFinance, Organisation: f.finance2.Organisation},
+		Actor:     models.Actor{UserID: f.finance2.ID, Name: f.finance2.Name, Role: models.RoleFinance, Organisation: f.finance2.Organisation},
 		TrancheID: t1.ID, BatchID: "RLINTERRUPTED"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
