@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"reallabor/internal/apptest"
@@ -160,6 +162,14 @@ func recordRun(t *testing.T, app *apptest.App, id, runID, name string) {
 			t.Fatalf("history of %s: %v", id, err)
 		}
 		hist.Events = append(hist.Events, ev)
+	}
+	// Kept decrypted: the replay test reads what the workflow saw.
+	if err := proxy.VisitPayloads(ctx, hist, proxy.VisitPayloadsOptions{
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return app.Codec.Decode(p)
+		},
+	}); err != nil {
+		t.Fatalf("decrypt history: %v", err)
 	}
 	b, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
 	if err != nil {

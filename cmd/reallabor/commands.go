@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,11 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("REALLABOR_DATA_DIR %s: %w", cfg.DataDir, err)
 	}
-	keys, err := signingKeys("dev", cfg)
+	keys, err := signingKeys(cfg)
+	if err != nil {
+		return err
+	}
+	codec, err := payloadCodec(cfg)
 	if err != nil {
 		return err
 	}
@@ -42,17 +47,33 @@ func (p *program) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer l.Close()
+	// The Web UI shows the encrypted payloads through a codec endpoint on
+	// the loopback interface only.
+	var codecL net.Listener
+	codecURL := ""
+	if cfg.UIAddress != "" {
+		if codecL, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("codec endpoint: %w", err)
+		}
+		defer codecL.Close()
+		codecURL = "http://" + codecL.Addr().String()
+	}
 	ts, err := devstack.Start(devstack.Options{
 		DatabaseFile:    filepath.Join(cfg.DataDir, "temporal.db"),
 		FrontendAddress: cfg.TemporalAddress,
 		UIAddress:       cfg.UIAddress,
 		Namespace:       cfg.TemporalNamespace,
 		Logger:          log,
+		CodecEndpoint:   codecURL,
 	})
 	if err != nil {
 		return err
 	}
 	defer ts.Stop()
+	if codecL != nil {
+		ui := ts.UIURL()
+		go serveCodec(ctx, codecL, codec, log, ui, strings.Replace(ui, "127.0.0.1", "localhost", 1))
+	}
 	cfg.TemporalAddress = ts.FrontendAddress()
 
 	st, err := openStore(ctx, cfg, log, true)
@@ -99,12 +120,12 @@ Reallabor grants is running (ready in %s).
 
   API           http://%s/api/v1   (health: /healthz, /readyz; OpenAPI: /api/v1/openapi.json)
   Temporal      %s   (temporal workflow list --address %s)
-  Temporal UI   %s
+  Temporal UI   %s   (payloads are encrypted; the UI decrypts them through %s)
   Data          %s
 
 %s
 Ctrl-C stops everything.
-`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), cfg.DataDir, tokens)
+`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir, tokens)
 	log.Info("dev ready", "http", ep.HTTP, "temporal", ep.Temporal, "ui", ep.UI, "startup", time.Since(started).Round(time.Millisecond))
 	if p.onReady != nil {
 		p.onReady(ep)
@@ -157,7 +178,10 @@ func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, 
 	if err != nil {
 		return cfg, log, nil, err
 	}
-	keys, err := signingKeys(cmd, cfg)
+	keys, err := signingKeys(cfg)
+	if err == nil {
+		_, err = payloadCodec(cfg) // refuse to start without it, before waiting on anything
+	}
 	return cfg, log, keys, err
 }
 
@@ -202,6 +226,19 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	srv := api.New(apiConfig(cfg, st, tc, log, keys))
+	if cfg.CodecAddress != "" {
+		codec, err := payloadCodec(cfg)
+		if err != nil {
+			return err
+		}
+		cl, err := net.Listen("tcp", cfg.CodecAddress)
+		if err != nil {
+			return fmt.Errorf("CODEC_ADDR %s: %w", cfg.CodecAddress, err)
+		}
+		defer cl.Close()
+		go serveCodec(ctx, cl, codec, log, cfg.CodecAllowOrigin)
+		log.Info("codec endpoint", "address", cl.Addr().String())
+	}
 	log.Info("serving", "http", l.Addr().String(), "temporal", cfg.TemporalAddress)
 	if p.onReady != nil {
 		p.onReady(endpoints{HTTP: l.Addr().String(), Temporal: cfg.TemporalAddress})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reallabor/internal/authz"
+	"reallabor/internal/encryption"
 	"strings"
 	"time"
 
@@ -68,14 +69,19 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, migrate bool) 
 
 // dialTemporal connects to Temporal, retrying a briefly unreachable one.
 func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Client, error) {
+	codec, err := payloadCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var c client.Client
-	err := retry(ctx, cfg.StartupTimeout, log, "temporal", func() error {
+	err = retry(ctx, cfg.StartupTimeout, log, "temporal", func() error {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		var err error
 		c, err = client.DialContext(dctx, client.Options{
 			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-			Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+			Logger:        sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+			DataConverter: codec.DataConverter(),
 		})
 		return err
 	})
@@ -102,35 +108,66 @@ func newWorker(c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- 
 	return w, nil
 }
 
-// signingKeys are the keys API and workers seal and check actions with:
-// REALLABOR_SIGNING_KEYS, or for dev (and check of a local dev) a key kept
-// in the data directory, made on first start.
-func signingKeys(cmd string, cfg config) (*authz.Keys, error) {
-	if cfg.SigningKeys != "" {
-		k, err := authz.Parse(cfg.SigningKeys)
-		if err != nil {
-			return nil, fmt.Errorf("REALLABOR_SIGNING_KEYS: %w", err)
-		}
-		return k, nil
+// keySetting is a key list from its setting or, for dev (and check of a
+// local dev), from a file in the data directory, made on dev's first start.
+func keySetting(cfg config, setting, value, file string, generate func() string) (string, error) {
+	if value != "" {
+		return value, nil
 	}
-	if cmd != "dev" && !(cmd == "check" && strings.HasPrefix(cfg.DatabaseURL, "sqlite:")) {
-		return nil, fmt.Errorf("REALLABOR_SIGNING_KEYS is required for %s: the same id:base64key list for API and workers (make one with: reallabor keys generate)", cmd)
+	if cfg.Command != "dev" && !(cfg.Command == "check" && strings.HasPrefix(cfg.DatabaseURL, "sqlite:")) {
+		return "", fmt.Errorf("%s is required for %s: the same list for API and workers (make one with: reallabor keys generate)", setting, cfg.Command)
 	}
-	path := filepath.Join(cfg.DataDir, "signing.keys")
+	path := filepath.Join(cfg.DataDir, file)
 	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && cmd == "dev" {
-		raw = []byte(authz.Generate("dev1"))
+	if errors.Is(err, os.ErrNotExist) && cfg.Command == "dev" {
+		raw = []byte(generate())
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", path, err)
+			return "", fmt.Errorf("write %s: %w", path, err)
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("signing keys %s: %w", path, err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	k, err := authz.Parse(strings.TrimSpace(string(raw)))
+	return strings.TrimSpace(string(raw)), nil
+}
+
+// signingKeys are the keys API and workers seal and check actions with
+// (REALLABOR_SIGNING_KEYS; dev keeps its own in signing.keys).
+func signingKeys(cfg config) (*authz.Keys, error) {
+	raw, err := keySetting(cfg, "REALLABOR_SIGNING_KEYS", cfg.SigningKeys, "signing.keys", func() string { return authz.Generate("dev1") })
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
+	}
+	k, err := authz.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("REALLABOR_SIGNING_KEYS: %w", err)
 	}
 	return k, nil
+}
+
+// payloadCodec encrypts what the workflows carry in Temporal
+// (REALLABOR_PAYLOAD_KEYS; dev keeps its own in payload.keys).
+func payloadCodec(cfg config) (*encryption.Codec, error) {
+	raw, err := keySetting(cfg, "REALLABOR_PAYLOAD_KEYS", cfg.PayloadKeys, "payload.keys", func() string { return encryption.Generate("dev1") })
+	if err != nil {
+		return nil, err
+	}
+	c, err := encryption.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("REALLABOR_PAYLOAD_KEYS: %w", err)
+	}
+	return c, nil
+}
+
+// serveCodec serves the payload codec endpoint until ctx ends.
+func serveCodec(ctx context.Context, l net.Listener, codec *encryption.Codec, log *slog.Logger, origins ...string) {
+	srv := &http.Server{Handler: codec.Handler(origins...), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		log.Warn("codec endpoint", "error", err)
+	}
 }
 
 // bootstrapAdmin is the user REALLABOR_ADMIN_TOKEN signs in as.

@@ -23,12 +23,17 @@ type config struct {
 	DataDir           string
 	AdminToken        string
 	SigningKeys       string
-	LogLevel          string
-	LogFormat         string
-	StartupTimeout    time.Duration
-	Seed              bool
-	RateLimit         float64
-	TrustedProxies    []*net.IPNet
+	PayloadKeys       string
+	CodecAddress      string
+	CodecAllowOrigin  string
+	// Command is the subcommand the settings are for.
+	Command        string
+	LogLevel       string
+	LogFormat      string
+	StartupTimeout time.Duration
+	Seed           bool
+	RateLimit      float64
+	TrustedProxies []*net.IPNet
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -64,6 +69,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
 	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
+	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
+	c.Command = cmd
+	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")
+	fs.StringVar(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "serve: the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

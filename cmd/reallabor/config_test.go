@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reallabor/internal/authz"
+	"reallabor/internal/encryption"
 	"reallabor/internal/store/storetest"
 )
 
@@ -21,21 +22,23 @@ func TestBadSettingsFailClearly(t *testing.T) {
 	defer busy.Close()
 	pg := storetest.NewPostgresURL(t)
 	keys := authz.Generate("k1")
+	payload := encryption.Generate("p1")
 	tests := []struct {
 		name string
 		args []string
 		env  map[string]string
 		want string
 	}{
-		{"unparsable database url", []string{"serve"}, map[string]string{"DATABASE_URL": "mysql://nope", "REALLABOR_SIGNING_KEYS": keys}, "DATABASE_URL"},
+		{"unparsable database url", []string{"serve"}, map[string]string{"DATABASE_URL": "mysql://nope", "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "DATABASE_URL"},
 		{"serve without database", []string{"serve"}, nil, "DATABASE_URL is required"},
 		{"serve without signing keys", []string{"serve"}, map[string]string{"DATABASE_URL": pg}, "REALLABOR_SIGNING_KEYS is required"},
 		{"worker without signing keys", []string{"worker"}, map[string]string{"DATABASE_URL": pg}, "REALLABOR_SIGNING_KEYS is required"},
 		{"short signing key", []string{"worker"}, map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": "k1:c2hvcnQ="}, "REALLABOR_SIGNING_KEYS"},
+		{"worker without payload keys", []string{"worker"}, map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": keys}, "REALLABOR_PAYLOAD_KEYS is required"},
 		{"database unreachable", []string{"worker", "--startup-timeout=1s"},
-			map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?sslmode=disable", "REALLABOR_SIGNING_KEYS": keys}, "DATABASE_URL: database unreachable"},
+			map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?sslmode=disable", "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "DATABASE_URL: database unreachable"},
 		{"temporal unreachable", []string{"serve", "--http=127.0.0.1:0", "--startup-timeout=1s", "--temporal-address=127.0.0.1:1"},
-			map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": keys}, "TEMPORAL_ADDRESS 127.0.0.1:1: temporal unreachable"},
+			map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "TEMPORAL_ADDRESS 127.0.0.1:1: temporal unreachable"},
 		{"http port in use", []string{"dev", "--http=" + busy.Addr().String(), "--data-dir=" + t.TempDir()}, nil, "HTTP_ADDR"},
 		{"temporal port in use", []string{"dev", "--http=127.0.0.1:0", "--temporal-address=" + busy.Addr().String(), "--data-dir=" + t.TempDir()}, nil,
 			"temporal frontend address"},

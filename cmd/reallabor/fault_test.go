@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"reallabor/internal/authz"
+	"reallabor/internal/encryption"
 	"reallabor/internal/store/storetest"
 )
 
@@ -296,8 +297,9 @@ func TestFaultsKeepTheBooksExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	keys := authz.Generate("k1")
+	keys, payloadKeys := authz.Generate("k1"), encryption.Generate("p1")
 	t.Setenv("REALLABOR_SIGNING_KEYS", keys) // the child's, and check's
+	t.Setenv("REALLABOR_PAYLOAD_KEYS", payloadKeys)
 	args := []string{"dev", "--http=127.0.0.1:0", "--temporal-address=127.0.0.1:0", "--ui-address=",
 		"--data-dir=" + dataDir, "--database-url=" + dbURL, "--log-level=error", "--seed=false"}
 	proc := startChild(t, logf, args...)
@@ -416,8 +418,11 @@ func TestFaultsKeepTheBooksExact(t *testing.T) {
 	for {
 		out.Reset()
 		p := &program{stdout: &out, stderr: &out, getenv: func(k string) string {
-			if k == "REALLABOR_SIGNING_KEYS" {
+			switch k {
+			case "REALLABOR_SIGNING_KEYS":
 				return keys
+			case "REALLABOR_PAYLOAD_KEYS":
+				return payloadKeys
 			}
 			return ""
 		}}

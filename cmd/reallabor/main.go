@@ -50,8 +50,9 @@ commands:
   worker         the Temporal worker, against TEMPORAL_ADDRESS and DATABASE_URL
   migrate        apply database migrations to DATABASE_URL
   users create   create a user and print its token (--role, --name, --organisation)
-  keys generate  print a new signing key for REALLABOR_SIGNING_KEYS (id:base64key; on
-                 rotation put the new one first: new,old)
+  keys generate  print a new key (id:base64key, 32 bytes) for REALLABOR_SIGNING_KEYS or,
+                 a different one, REALLABOR_PAYLOAD_KEYS; on rotation put the new one
+                 first: new,old
   check          compare the books (ledger, journal, projection, audit trail) with every
                  application's workflow; print each difference, exit 1 if any (without
                  DATABASE_URL: the data of a local dev)

@@ -8,6 +8,7 @@ import (
 
 	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
+	"reallabor/internal/encryption"
 	"reallabor/internal/store/storetest"
 )
 
@@ -28,6 +29,7 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 		"LOG_LEVEL":             "warn",
 		// API and workers share the keys that seal actions.
 		"REALLABOR_SIGNING_KEYS": authz.Generate("k1"),
+		"REALLABOR_PAYLOAD_KEYS": encryption.Generate("p1"),
 	}
 	getenv := func(k string) string { return env[k] }
 	var out syncBuffer

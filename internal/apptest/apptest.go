@@ -23,6 +23,7 @@ import (
 	"reallabor/api"
 	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
+	"reallabor/internal/encryption"
 	"reallabor/internal/store"
 	"reallabor/internal/store/storetest"
 	"reallabor/models"
@@ -36,7 +37,9 @@ type App struct {
 	Temporal client.Client
 	// Keys seal what the API sends the workflows (tests that talk to
 	// Temporal directly seal with them, or forge without).
-	Keys  *authz.Keys
+	Keys *authz.Keys
+	// Codec encrypts the payloads in Temporal.
+	Codec *encryption.Codec
 	Admin User
 	// Check sees every response; Start sets it to validate the response
 	// against the OpenAPI document.
@@ -77,7 +80,12 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatalf("start embedded temporal: %v", err)
 	}
 	t.Cleanup(ts.Stop)
-	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(),
+	// Payloads are encrypted in Temporal, as in production.
+	codec, err := encryption.Parse(encryption.Generate("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), DataConverter: codec.DataConverter(),
 		Logger: sdklog.NewStructuredLogger(log)})
 	if err != nil {
 		t.Fatalf("dial temporal: %v", err)
@@ -109,7 +117,7 @@ func StartWith(t testing.TB, opts Options) *App {
 	if err := st.CreateUser(context.Background(), &admin); err != nil {
 		t.Fatalf("create admin: %v", err)
 	}
-	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys,
+	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys, Codec: codec,
 		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},
 		// Every response of every integration test is held to the OpenAPI document.
 		Check: OpenAPIChecker(t, api.OpenAPI)}

@@ -49,6 +49,9 @@ type Options struct {
 	Logger           *slog.Logger
 	// LogLevel filters the server's own (chatty) logs; default warn.
 	LogLevel slog.Level
+	// CodecEndpoint, if set, is the payload codec endpoint the Web UI
+	// decodes payloads with (they are encrypted in Temporal).
+	CodecEndpoint string
 	// SuggestContinueAsNewAfter, if set, is the history length at which the
 	// server suggests continue-as-new (tests; Temporal's default is 4,096).
 	SuggestContinueAsNewAfter int
@@ -125,6 +128,7 @@ func Start(opts Options) (*Server, error) {
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DefaultNamespace:    opts.Namespace,
+			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
 			DisableNewsFetch:    true,
 		}))
 	}

@@ -1,0 +1,154 @@
+// Package encryption keeps what workflows carry (IBANs, votes, comments,
+// reports) unreadable in Temporal: a payload codec (AES-256-GCM) that the
+// API's and the workers' Temporal clients encode and decode every payload
+// with, keys by id so they can be rotated, and the codec endpoint the
+// Temporal Web UI calls to show payloads to operators who may see them.
+// Payloads written before encryption pass through unchanged, so earlier
+// histories replay.
+package encryption
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
+)
+
+// Metadata of an encrypted payload.
+const (
+	metadataEncoding = "encoding"
+	encodingName     = "binary/encrypted"
+	metadataKeyID    = "encryption-key-id"
+)
+
+// Codec encrypts payloads with the current key and decrypts with any listed.
+type Codec struct {
+	current string
+	aeads   map[string]cipher.AEAD
+}
+
+// Parse reads keys written as "id:base64key[,id:base64key...]" (32-byte
+// keys, AES-256), the first being the one new payloads are encrypted with
+// (REALLABOR_PAYLOAD_KEYS).
+func Parse(s string) (*Codec, error) {
+	c := &Codec{aeads: map[string]cipher.AEAD{}}
+	for _, part := range strings.Split(s, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("payload key: want id:base64key")
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) != 32 {
+			return nil, fmt.Errorf("payload key %s: want 32 bytes, base64", id)
+		}
+		block, err := aes.NewCipher(raw)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := c.aeads[id]; dup {
+			return nil, fmt.Errorf("payload key id %s given twice", id)
+		}
+		c.aeads[id] = aead
+		if c.current == "" {
+			c.current = id
+		}
+	}
+	return c, nil
+}
+
+// Generate makes a fresh key with the given id, written as Parse reads it.
+func Generate(id string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return id + ":" + base64.StdEncoding.EncodeToString(b)
+}
+
+// Encode encrypts each payload whole (its metadata included).
+func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	aead := c.aeads[c.current]
+	out := make([]*commonpb.Payload, len(payloads))
+	for i, p := range payloads {
+		plain, err := proto.Marshal(p)
+		if err != nil {
+			return payloads, fmt.Errorf("encode payload: %w", err)
+		}
+		nonce := make([]byte, aead.NonceSize())
+		if _, err := rand.Read(nonce); err != nil {
+			return payloads, err
+		}
+		out[i] = &commonpb.Payload{
+			Metadata: map[string][]byte{metadataEncoding: []byte(encodingName), metadataKeyID: []byte(c.current)},
+			Data:     aead.Seal(nonce, nonce, plain, []byte(c.current)),
+		}
+	}
+	return out, nil
+}
+
+// Decode decrypts what Encode wrote; other payloads pass through.
+func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	out := make([]*commonpb.Payload, len(payloads))
+	for i, p := range payloads {
+		if string(p.GetMetadata()[metadataEncoding]) != encodingName {
+			out[i] = p
+			continue
+		}
+		id := string(p.Metadata[metadataKeyID])
+		aead, ok := c.aeads[id]
+		if !ok {
+			return payloads, fmt.Errorf("payload encrypted with key %q, which is not listed", id)
+		}
+		if len(p.Data) < aead.NonceSize() {
+			return payloads, fmt.Errorf("encrypted payload too short")
+		}
+		nonce, sealed := p.Data[:aead.NonceSize()], p.Data[aead.NonceSize():]
+		plain, err := aead.Open(nil, nonce, sealed, []byte(id))
+		if err != nil {
+			return payloads, fmt.Errorf("decrypt payload: %w", err)
+		}
+		var dec commonpb.Payload
+		if err := proto.Unmarshal(plain, &dec); err != nil {
+			return payloads, fmt.Errorf("decode payload: %w", err)
+		}
+		out[i] = &dec
+	}
+	return out, nil
+}
+
+// DataConverter is the SDK's default converter with payloads encrypted.
+func (c *Codec) DataConverter() converter.DataConverter {
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+}
+
+// Handler is the codec endpoint the Temporal Web UI (or `temporal
+// --codec-endpoint`) sends payloads to for display: POST /decode and
+// /encode. Only for operators: serve it where only they reach it. Browsers
+// call it from the UI's origins, which allowOrigins name (CORS).
+func (c *Codec) Handler(allowOrigins ...string) http.Handler {
+	h := converter.NewPayloadCodecHTTPHandler(c)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(allowOrigins, origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Vary", "Origin")
+			w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization")
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
