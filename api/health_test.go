@@ -214,3 +214,19 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestMetricsToken: with a metrics token set, /metrics asks for it.
+func TestMetricsToken(t *testing.T) {
+	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}, Keys: testKeys(t), MetricsToken: "metrics-secret-0123"})
+	for auth, want := range map[string]int{"": 401, "Bearer wrong": 401, "Bearer metrics-secret-0123": 200, "bearer metrics-secret-0123": 200} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("GET /metrics with %q = %d, want %d", auth, rec.Code, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"go.temporal.io/api/workflowservice/v1"
 	"log/slog"
 	"net"
@@ -60,6 +61,8 @@ type Config struct {
 	// authentication; failed authentications ten per IP, then one every six
 	// seconds); 0 disables the limits.
 	RateLimit float64
+	// MetricsToken, if set, is the bearer token /metrics asks for.
+	MetricsToken string
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the connection's address does.
 	TrustedProxies []*net.IPNet
@@ -132,7 +135,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), s.metricsAccess)
 	e.GET("/api/v1/openapi.json", s.openapi)
 
 	v1 := e.Group("/api/v1", s.authenticate, cleanParams, s.idempotent)
@@ -199,6 +202,21 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// metricsAccess asks for the metrics token, when one is set (METRICS_TOKEN).
+func (s *Server) metricsAccess(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.MetricsToken == "" {
+			return next(c)
+		}
+		scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.cfg.MetricsToken)) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return problem(http.StatusUnauthorized, "the metrics need their bearer token")
+		}
+		return next(c)
+	}
 }
 
 // ipLimit caps each client IP before authentication; health checks and

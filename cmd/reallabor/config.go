@@ -25,6 +25,7 @@ type config struct {
 	SigningKeys       string
 	PayloadKeys       string
 	CodecAddress      string
+	MetricsToken      string
 	CodecAllowOrigin  string
 	// Command is the subcommand the settings are for.
 	Command        string
@@ -70,6 +71,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
 	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
+	c.MetricsToken = getenv("METRICS_TOKEN")
 	c.Command = cmd
 	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")
 	fs.StringVar(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "serve: the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)")
