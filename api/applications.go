@@ -138,6 +138,9 @@ func (s *Server) createApplication(c echo.Context) error {
 		return fmt.Errorf("programme %s rules: %w", prog.ID, err)
 	}
 	id := applicationID(c)
+	if err := s.withinQuota(c, rules, prog.ID, id); err != nil {
+		return err
+	}
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
 	// Start and first answer in one call (update-with-start): the workflow is
@@ -189,6 +192,26 @@ func keyedID(c echo.Context, kind string) string {
 	sum := sha256.Sum256([]byte(kind + "\x00" + userOf(c).ID + "\x00" + key))
 	id, _ := uuid.FromBytes(sum[:16])
 	return uuid.NewSHA1(id, nil).String()
+}
+
+// withinQuota refuses a submission over the programme's cap of open
+// applications per applicant (a retry of a submission already made passes).
+func (s *Server) withinQuota(c echo.Context, rules models.Rules, programmeID, id string) error {
+	if rules.MaxOpenPerApplicant <= 0 {
+		return nil
+	}
+	ctx := c.Request().Context()
+	if _, err := s.cfg.Store.Application(ctx, id, store.Scope{}); err == nil {
+		return nil
+	}
+	n, err := s.cfg.Store.OpenApplications(ctx, programmeID, userOf(c).ID)
+	if err != nil {
+		return err
+	}
+	if n >= int64(rules.MaxOpenPerApplicant) {
+		return problem(http.StatusConflict, fmt.Sprintf("you have %d open applications in this programme, the most it allows", n))
+	}
+	return nil
 }
 
 // applicationID is a new time-ordered id, or, with an Idempotency-Key, one

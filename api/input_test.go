@@ -194,6 +194,8 @@ func TestBadInput(t *testing.T) {
 		{"programme: funding rate over 100", f.admin, "", "/api/v1/programmes", map[string]any{"name": "P", "budget_cents": 10_000_000, "funding_rate_percent": 150}, 422, []string{"funding_rate_percent"}},
 		{"programme: unknown tranche trigger", f.admin, "", "/api/v1/programmes", map[string]any{"name": "P", "budget_cents": 10_000_000,
 			"tranche_plan": []map[string]any{{"percent": 100, "trigger": "weekly"}}}, 422, []string{"tranche_plan[0].trigger"}},
+		{"programme: open applications cap zero", f.admin, "", "/api/v1/programmes", map[string]any{"name": "P", "budget_cents": 10_000_000,
+			"max_open_applications_per_applicant": 0}, 422, []string{"max_open_applications_per_applicant"}},
 		{"programme: debtor IBAN checksum", f.admin, "", "/api/v1/programmes", map[string]any{"name": "P", "budget_cents": 10_000_000, "debtor_iban": badIBAN}, 422, []string{"debtor_iban"}},
 		{"programme: oversized", f.admin, "", "/api/v1/programmes", oversized("name"), 413, nil},
 

@@ -37,6 +37,7 @@ type createProgrammeRequest struct {
 	Criteria               []criterionDTO `json:"criteria" validate:"omitempty,max=20,dive"`
 	ApprovalThresholdMilli *int           `json:"approval_threshold_milli" validate:"omitempty,min=0"`
 	MaxRevisionRounds      *int           `json:"max_revision_rounds" validate:"omitempty,min=0,max=10"`
+	MaxOpenPerApplicant    *int           `json:"max_open_applications_per_applicant" validate:"omitempty,min=1,max=1000"`
 	ReviewDeadlineDays     *int           `json:"review_deadline_days" validate:"omitempty,min=1,max=365"`
 	RevisionDeadlineDays   *int           `json:"revision_deadline_days" validate:"omitempty,min=1,max=365"`
 	AcceptanceDeadlineDays *int           `json:"acceptance_deadline_days" validate:"omitempty,min=1,max=365"`
@@ -57,6 +58,9 @@ func (r createProgrammeRequest) rules() models.Rules {
 	out.BudgetCents = r.BudgetCents
 	if r.MaxGrantCents != nil {
 		out.MaxGrantCents = *r.MaxGrantCents
+	}
+	if r.MaxOpenPerApplicant != nil {
+		out.MaxOpenPerApplicant = *r.MaxOpenPerApplicant
 	}
 	if out.MaxGrantCents > out.BudgetCents && r.MaxGrantCents == nil {
 		out.MaxGrantCents = out.BudgetCents
@@ -125,6 +129,7 @@ type RulesView struct {
 	FinalReportAfterDays   int                      `json:"final_report_after_days"`
 	ReportReminderDays     int                      `json:"report_reminder_days"`
 	TranchePlan            []models.TranchePlanItem `json:"tranche_plan"`
+	MaxOpenPerApplicant    int                      `json:"max_open_applications_per_applicant,omitempty"`
 }
 
 func toRulesView(r models.Rules) RulesView {
@@ -136,7 +141,8 @@ func toRulesView(r models.Rules) RulesView {
 		ReviewDeadlineDays: d(r.ReviewDeadline), ReviewReminderDays: d(r.ReviewReminder),
 		RevisionDeadlineDays: d(r.RevisionDeadline), AcceptanceDeadlineDays: d(r.AcceptanceDeadline),
 		AcceptanceReminderDays: d(r.AcceptanceReminder), InterimReportAfterDays: d(r.InterimReportAfter),
-		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan}
+		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan,
+		MaxOpenPerApplicant: r.MaxOpenPerApplicant}
 }
 
 // ProgrammeResponse is a programme with its rules and ledger.

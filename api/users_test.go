@@ -58,3 +58,30 @@ func TestUserLifecycle(t *testing.T) {
 	// An admin cannot lock itself out.
 	app.Must(t, http.StatusConflict, "POST", "/api/v1/users/"+app.Admin.ID+"/deactivation", app.Admin, map[string]any{})
 }
+
+// TestOpenApplicationsQuota: a programme caps the applications one applicant
+// may have open; a retry of a submission made passes; once one ends, another
+// may be submitted. Nothing is started for a refused one.
+func TestOpenApplicationsQuota(t *testing.T) {
+	app := apptest.Start(t)
+	prog := app.CreateProgramme(t, 100_000_000, map[string]any{"max_open_applications_per_applicant": 2})
+	anna := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	body := apptest.Proposal(prog, "Cafe Mitte", 1_000_000)
+	var first struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body, "Idempotency-Key", "one").JSON(t, &first)
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body, "Idempotency-Key", "two")
+	app.Must(t, http.StatusConflict, "POST", "/api/v1/applications", anna, body, "Idempotency-Key", "three")
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body, "Idempotency-Key", "one") // a retry
+	// Another applicant of the same company has its own count.
+	bernd := app.CreateUser(t, "Bernd", "applicant", "Cafe Mitte")
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", bernd, body)
+	app.Must(t, http.StatusOK, "POST", "/api/v1/applications/"+first.ID+"/withdrawal", anna, map[string]any{"reason": "one at a time"})
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body, "Idempotency-Key", "four")
+	var list struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/applications?programme_id="+prog, app.Admin, nil).JSON(t, &list)
+	if len(list.Items) != 4 {
+		t.Errorf("applications = %d, want 4 (the refused one never started)", len(list.Items))
+	}
+}

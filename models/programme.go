@@ -25,6 +25,9 @@ type Rules struct {
 	// thousandths of a point (3500 = 3.5), so the rule stays integer.
 	ApprovalThresholdMilli int `json:"approval_threshold_milli"`
 	MaxRevisionRounds      int `json:"max_revision_rounds"`
+	// MaxOpenPerApplicant caps the applications one applicant may have open
+	// (not yet ended) in the programme at once; 0: no cap.
+	MaxOpenPerApplicant int `json:"max_open_per_applicant,omitempty"`
 
 	ReviewDeadline     time.Duration `json:"review_deadline"`
 	ReviewReminder     time.Duration `json:"review_reminder"` // before the deadline

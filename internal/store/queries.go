@@ -341,6 +341,23 @@ func (s *Store) ExportBatch(ctx context.Context, batchID string) ([]models.Tranc
 	return out, nil
 }
 
+// OpenApplications counts the applications a user submitted to a programme
+// that have not ended.
+func (s *Store) OpenApplications(ctx context.Context, programmeID, userID string) (int64, error) {
+	var final []string
+	for _, st := range models.Statuses {
+		if st.Final() {
+			final = append(final, string(st))
+		}
+	}
+	var n int64
+	if err := s.DB.WithContext(ctx).Model(&models.ApplicationRecord{}).
+		Where("programme_id = ? AND submitted_by = ? AND status NOT IN ?", programmeID, userID, final).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count open applications: %w", err)
+	}
+	return n, nil
+}
+
 // UnlistedExport finds a payment file that was made (its tranches are
 // exported in their workflows under its batch id) but never handed out: the
 // export request died before it recorded the batch. It returns the batch's
