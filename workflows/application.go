@@ -197,9 +197,10 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 				carry.PendingPromotion = a.promoted
 			}
 			next := ApplicationInput{ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry}
-			if a.sealed {
-				next = a.sealCarry(next)
-			}
+			// Sealed whenever the worker has keys, whatever version this run
+			// is: the next run checks its start (a run from before
+			// "sealed-actions" continues into one that does).
+			next = a.sealCarry(next)
 			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 		}
 		if err := a.waitForClockOrChange(ctx); err != nil {

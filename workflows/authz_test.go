@@ -1,9 +1,11 @@
 package workflows_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -84,5 +86,31 @@ func TestUnsealedStartWritesNothing(t *testing.T) {
 	}
 	if n := len(l.events()); n != 0 {
 		t.Errorf("events written = %d, want none", n)
+	}
+}
+
+// TestOldRunContinuesIntoSealedOne: a run from before "sealed-actions"
+// continuing as new on a worker with keys seals its carry, so the new run's
+// start check passes.
+func TestOldRunContinuesIntoSealedOne(t *testing.T) {
+	keys, _ := authz.Parse(authz.Generate("k1"))
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var p projections
+	p.register(env)
+	env.RegisterWorkflowWithOptions(workflows.Workers{Keys: keys}.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	env.OnGetVersion("sealed-actions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.SetContinueAsNewSuggested(true)
+	env.ExecuteWorkflow(workflows.WorkflowName, carryInput()) // unsealed, as an old run's input is
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next workflows.ApplicationInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Verify(workflows.WorkflowID(next.ApplicationID), "start", next.Unsealed(), next.Seal, time.Time{}); err != nil {
+		t.Fatalf("carry of an old run: %v, want it sealed", err)
 	}
 }
