@@ -53,10 +53,8 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.limits != nil && s.limits.failedAuth.exhausted(ip) {
 			return tooMany(c, ": too many failed authentications from this address")
 		}
-		// The scheme is case-insensitive (RFC 9110): "Bearer", "bearer".
-		scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		token, ok := bearerToken(c)
+		if !ok {
 			s.failedAuth(ip)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor"`)
 			return problem(http.StatusUnauthorized, "missing bearer token")
@@ -81,6 +79,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(userKey, u)
 		return next(c)
 	}
+}
+
+// bearerToken is the request's bearer token; the scheme is case-insensitive
+// (RFC 9110: "Bearer", "bearer") and surrounding spaces do not count.
+func bearerToken(c echo.Context) (string, bool) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 // failedAuth spends one of the address's failed authentications.

@@ -16,7 +16,9 @@ import (
 // authentications have a budget of their own per IP; after authentication
 // each user has its own budget, however the token is written.
 
-// limiterSet holds one token bucket per key, forgetting idle ones.
+// limiterSet holds one token bucket per key, forgetting idle ones. (Echo's
+// limiter store cannot say whether a bucket is empty without taking a token,
+// which the failed-authentication budget needs.)
 type limiterSet struct {
 	mu    sync.Mutex
 	every rate.Limit

@@ -210,8 +210,8 @@ func (s *Server) metricsAccess(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.MetricsToken == "" {
 			return next(c)
 		}
-		scheme, token, _ := strings.Cut(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)), " ")
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.cfg.MetricsToken)) != 1 {
+		token, _ := bearerToken(c)
+		if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MetricsToken)) != 1 {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			return problem(http.StatusUnauthorized, "the metrics need their bearer token")
 		}

@@ -8,14 +8,14 @@ package authz
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"reallabor/internal/keyring"
 )
 
 // Seal is an action's authorisation by the API.
@@ -36,47 +36,22 @@ type Keys struct {
 	keys    map[string][]byte
 }
 
-// minKey is the least key length accepted (bytes).
-const minKey = 32
-
-// Parse reads keys written as "id:base64key[,id:base64key...]", the first
-// being current (REALLABOR_SIGNING_KEYS).
+// Parse reads keys written as "id:base64key[,id:base64key...]" (at least
+// 32 bytes each), the first being current (REALLABOR_SIGNING_KEYS).
 func Parse(s string) (*Keys, error) {
-	k := &Keys{keys: map[string][]byte{}}
-	for _, part := range strings.Split(s, ",") {
-		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok || id == "" {
-			return nil, fmt.Errorf("signing key %q: want id:base64key", redact(part))
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			raw, err = base64.RawURLEncoding.DecodeString(b64)
-		}
-		if err != nil || len(raw) < minKey {
-			return nil, fmt.Errorf("signing key %s: want at least %d bytes, base64", id, minKey)
-		}
-		if _, dup := k.keys[id]; dup {
-			return nil, fmt.Errorf("signing key id %s given twice", id)
-		}
-		k.keys[id] = raw
-		if k.current == "" {
-			k.current = id
-		}
+	list, err := keyring.Parse("signing key", s, keyring.Size, 1<<10)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{current: list[0].ID, keys: map[string][]byte{}}
+	for _, key := range list {
+		k.keys[key.ID] = key.Raw
 	}
 	return k, nil
 }
 
 // Generate makes a fresh key with the given id, written as Parse reads it.
-func Generate(id string) string {
-	b := make([]byte, minKey)
-	_, _ = rand.Read(b)
-	return id + ":" + base64.StdEncoding.EncodeToString(b)
-}
-
-func redact(s string) string {
-	id, _, _ := strings.Cut(strings.TrimSpace(s), ":")
-	return id + ":…"
-}
+func Generate(id string) string { return keyring.Generate(id) }
 
 // mac is the seal's code over what it binds.
 func mac(key []byte, workflowID, action string, expires time.Time, content any) (string, error) {

@@ -11,15 +11,15 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
+
+	"reallabor/internal/keyring"
 )
 
 // Metadata of an encrypted payload.
@@ -39,41 +39,25 @@ type Codec struct {
 // keys, AES-256), the first being the one new payloads are encrypted with
 // (REALLABOR_PAYLOAD_KEYS).
 func Parse(s string) (*Codec, error) {
-	c := &Codec{aeads: map[string]cipher.AEAD{}}
-	for _, part := range strings.Split(s, ",") {
-		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok || id == "" {
-			return nil, fmt.Errorf("payload key: want id:base64key")
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(raw) != 32 {
-			return nil, fmt.Errorf("payload key %s: want 32 bytes, base64", id)
-		}
-		block, err := aes.NewCipher(raw)
+	list, err := keyring.Parse("payload key", s, keyring.Size, keyring.Size)
+	if err != nil {
+		return nil, err
+	}
+	c := &Codec{current: list[0].ID, aeads: map[string]cipher.AEAD{}}
+	for _, key := range list {
+		block, err := aes.NewCipher(key.Raw)
 		if err != nil {
 			return nil, err
 		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
+		if c.aeads[key.ID], err = cipher.NewGCM(block); err != nil {
 			return nil, err
-		}
-		if _, dup := c.aeads[id]; dup {
-			return nil, fmt.Errorf("payload key id %s given twice", id)
-		}
-		c.aeads[id] = aead
-		if c.current == "" {
-			c.current = id
 		}
 	}
 	return c, nil
 }
 
 // Generate makes a fresh key with the given id, written as Parse reads it.
-func Generate(id string) string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return id + ":" + base64.StdEncoding.EncodeToString(b)
-}
+func Generate(id string) string { return keyring.Generate(id) }
 
 // Encode encrypts each payload whole (its metadata included).
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
