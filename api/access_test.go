@@ -421,6 +421,20 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST /api/v1/users", "", v1 + "/users", map[string]any{"name": "Nina Neu", "role": "reviewer", "organisation": "Neu AG"},
 			cells{201, 403, 403, 403, 403, 401, 401}},
 
+		{"POST /api/v1/organisations", "", v1 + "/organisations", map[string]any{"name": "Matrix Handel GmbH"},
+			cells{201, 403, 403, 403, 403, 401, 401}},
+		{"GET /api/v1/organisations", "", v1 + "/organisations?q=buchladen", nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"GET /api/v1/organisations/:id", "", v1 + "/organisations/org-buchladen-eck", nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"GET /api/v1/organisations/:id", "unknown", v1 + "/organisations/" + unk, nil, cells{404, 404, 404, 404, 404, 401, 401}},
+		// Invitations are an applicant's: the owner's organisation submitted
+		// (it has none open), the other's was never named (TestInvitations
+		// has the invited partner's own rows).
+		{"GET /api/v1/invitations", "", v1 + "/invitations", nil, cells{403, 200, 200, 403, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/invitation", "in review", a(appReview) + "/invitation", map[string]any{"accept": true},
+			cells{403, 409, 404, 403, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/invitation", "unknown", a(unk) + "/invitation", map[string]any{"accept": true},
+			cells{403, 404, 404, 403, 403, 401, 401}},
+
 		{"POST /api/v1/programmes", "", v1 + "/programmes", map[string]any{"name": "Zweites Programm", "budget_cents": 10_000_000},
 			cells{201, 403, 403, 403, 403, 401, 401}},
 		{"GET /api/v1/programmes", "", v1 + "/programmes", nil, cells{200, 200, 200, 200, 200, 401, 401}},
@@ -524,6 +538,16 @@ func TestAccessMatrix(t *testing.T) {
 			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"POST /api/v1/users/:id/token", "", v1 + "/users/" + target.ID + "/token", map[string]any{},
 			cells{200, 403, 403, 403, 403, 401, 401}},
+		{"GET /api/v1/me/tokens", "", v1 + "/me/tokens", nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"POST /api/v1/me/tokens", "", v1 + "/me/tokens", map[string]any{"name": "matrix"}, cells{201, 201, 201, 201, 201, 401, 401}},
+		{"DELETE /api/v1/me/tokens/:token_id", "unknown", v1 + "/me/tokens/" + unk, nil, cells{404, 404, 404, 404, 404, 401, 401}},
+		{"POST /api/v1/me/tokens/:token_id/rotation", "unknown", v1 + "/me/tokens/" + unk + "/rotation", map[string]any{},
+			cells{404, 404, 404, 404, 404, 401, 401}},
+		{"GET /api/v1/users/:id/tokens", "", v1 + "/users/" + target.ID + "/tokens", nil, cells{200, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/users/:id/tokens", "", v1 + "/users/" + target.ID + "/tokens", map[string]any{"name": "matrix"},
+			cells{201, 403, 403, 403, 403, 401, 401}},
+		{"DELETE /api/v1/users/:id/tokens/:token_id", "unknown", v1 + "/users/" + target.ID + "/tokens/" + unk, nil,
+			cells{404, 403, 403, 403, 403, 401, 401}},
 		// Last: every caller gets a new token (the matrix carries it on).
 		{"POST /api/v1/me/token", "", v1 + "/me/token", map[string]any{}, cells{200, 200, 200, 200, 200, 401, 401}},
 	}
@@ -556,6 +580,9 @@ func TestAccessMatrix(t *testing.T) {
 			method := "GET"
 			if r.body != nil {
 				method = "POST"
+			}
+			if m, _, ok := strings.Cut(r.route, " "); ok {
+				method = m
 			}
 			callers := []struct {
 				name string

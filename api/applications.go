@@ -27,7 +27,10 @@ import (
 )
 
 type memberDTO struct {
-	Name                string `json:"name" validate:"required,max=200"`
+	// OrganisationID names the member by its registry entry; a name that
+	// matches exactly one entry does too.
+	OrganisationID      string `json:"organisation_id" validate:"required_without=Name,max=64"`
+	Name                string `json:"name" validate:"required_without=OrganisationID,max=200"`
 	PriorDeMinimisCents int64  `json:"prior_de_minimis_cents" validate:"min=0,max=100000000000"`
 	ShareBasisPoints    int    `json:"share_basis_points" validate:"min=0,max=10000"`
 }
@@ -104,11 +107,18 @@ func (d proposalDTO) proposal(u models.User) (models.Proposal, []models.FieldErr
 	if p.Group.Lead == "" && len(p.Group.Members) > 0 {
 		p.Group.Lead = p.Group.Members[0].Name
 	}
-	if !p.Group.Includes(u.Organisation) {
-		fields = append(fields, models.FieldError{Field: "group.members",
-			Message: fmt.Sprintf("must include your organisation %q", u.Organisation)})
-	}
 	return p, fields
+}
+
+// resolved converts the DTO and names every member by its registry entry.
+func (s *Server) resolved(ctx context.Context, d proposalDTO, u models.User) (models.Proposal, []models.FieldError, error) {
+	p, fields := d.proposal(u)
+	ids := make([]string, len(d.Group.Members))
+	for i, m := range d.Group.Members {
+		ids[i] = strings.TrimSpace(m.OrganisationID)
+	}
+	more, err := s.resolveGroup(ctx, &p, ids, u)
+	return p, append(fields, more...), err
 }
 
 func (s *Server) callCtx(c echo.Context) (context.Context, context.CancelFunc) {
@@ -121,7 +131,10 @@ func (s *Server) createApplication(c echo.Context) error {
 		return err
 	}
 	u := userOf(c)
-	proposal, fields := req.proposal(u)
+	proposal, fields, err := s.resolved(c.Request().Context(), req.proposalDTO, u)
+	if err != nil {
+		return err
+	}
 	prog, err := s.cfg.Store.Programme(c.Request().Context(), req.ProgrammeID)
 	if errors.Is(err, models.ErrNotFound) {
 		fields = append(fields, models.FieldError{Field: "programme_id", Message: "no such programme"})
@@ -251,7 +264,7 @@ func (s *Server) seal(applicationID, action string, in workflows.Sealable) (any,
 // scope is what the user may see: applicants only their group's applications.
 func scope(u models.User) store.Scope {
 	if u.Role == RoleApplicant {
-		return store.Scope{Restricted: true, Organisation: u.Organisation}
+		return store.Scope{Restricted: true, OrganisationID: u.OrganisationID}
 	}
 	return store.Scope{}
 }
@@ -532,7 +545,10 @@ func (s *Server) submitRevision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, fields := req.proposal(userOf(c))
+	p, fields, err := s.resolved(c.Request().Context(), req, userOf(c))
+	if err != nil {
+		return err
+	}
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}

@@ -59,7 +59,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor"`)
 			return problem(http.StatusUnauthorized, "missing bearer token")
 		}
-		u, err := s.cfg.Store.UserByTokenHash(c.Request().Context(), HashToken(token))
+		u, tok, err := s.cfg.Store.UserByTokenHash(c.Request().Context(), HashToken(token))
 		if errors.Is(err, models.ErrNotFound) {
 			s.failedAuth(ip)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
@@ -73,6 +73,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
 			return problem(http.StatusUnauthorized, "this user is deactivated")
 		}
+		now := s.cfg.Now()
+		if !tok.Usable(now) {
+			s.failedAuth(ip)
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="reallabor", error="invalid_token"`)
+			return problem(http.StatusUnauthorized, "this token expired at "+tok.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		s.touch(c.Request().Context(), tok, now)
 		if s.limits != nil && !s.limits.perUser.allow(u.ID) {
 			return tooMany(c, "")
 		}
@@ -157,19 +164,24 @@ type createUserRequest struct {
 	Name         string `json:"name" validate:"required,max=200"`
 	Role         string `json:"role" validate:"required,oneof=admin applicant reviewer finance"`
 	Organisation string `json:"organisation" validate:"max=200"`
+	// OrganisationID links the user to a registered organisation; a name
+	// alone is linked to its one matching entry, or filed as a new one.
+	OrganisationID string `json:"organisation_id" validate:"max=64"`
 }
 
 type userResponse struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Role         string `json:"role"`
-	Organisation string `json:"organisation"`
-	Active       bool   `json:"active"`
-	Token        string `json:"token,omitempty"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Role           string `json:"role"`
+	Organisation   string `json:"organisation"`
+	OrganisationID string `json:"organisation_id,omitempty"`
+	Active         bool   `json:"active"`
+	Token          string `json:"token,omitempty"`
 }
 
 func toUserResponse(u models.User) userResponse {
-	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation, Active: u.DeactivatedAt == nil}
+	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation,
+		OrganisationID: u.OrganisationID, Active: u.DeactivatedAt == nil}
 }
 
 // setActive deactivates or reactivates a user (admin). An admin cannot
@@ -200,8 +212,9 @@ func (s *Server) setActive(active bool) echo.HandlerFunc {
 	}
 }
 
-// rotateToken gives a user a new token (shown once) and voids the old one:
-// an admin for any user (a lost or leaked token), or a user for itself.
+// rotateToken starts a user's credentials over: every token of the user is
+// revoked and one new one (shown once) is issued: an admin for any user (a
+// lost or leaked token), or a user for itself.
 func (s *Server) rotateToken(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
@@ -213,8 +226,8 @@ func (s *Server) rotateToken(c echo.Context) error {
 		return err
 	}
 	token, hash := NewToken()
-	u.TokenHash = hash
-	if err := s.cfg.Store.SaveUser(ctx, &u); err != nil {
+	if err := s.cfg.Store.ReplaceTokens(ctx, &models.Token{ID: newID(), UserID: u.ID, Name: "default", Hash: hash,
+		CreatedAt: s.cfg.Now().UTC()}); err != nil {
 		return err
 	}
 	resp := toUserResponse(u)
@@ -227,10 +240,11 @@ func (s *Server) createUser(c echo.Context) error {
 	if err := bind(c, &req, true); err != nil {
 		return err
 	}
-	if (req.Role == "applicant" || req.Role == "reviewer") && strings.TrimSpace(req.Organisation) == "" {
+	if (req.Role == "applicant" || req.Role == "reviewer") && strings.TrimSpace(req.Organisation) == "" && req.OrganisationID == "" {
 		return invalidFields(models.FieldError{Field: "organisation", Message: "is required for applicants and reviewers"})
 	}
-	u, token, err := NewUser(c.Request().Context(), s.cfg.Store, keyedID(c, "user"), req.Name, models.Role(req.Role), req.Organisation, s.cfg.Now())
+	u, token, err := NewUser(c.Request().Context(), s.cfg.Store, keyedID(c, "user"), req.Name, models.Role(req.Role),
+		strings.TrimSpace(req.OrganisationID), req.Organisation, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -245,21 +259,33 @@ func (s *Server) createUser(c echo.Context) error {
 // one derived from an Idempotency-Key: a request whose first attempt died
 // after the user was stored then finds that user and gives it a fresh token
 // (the first one never reached the caller), rather than making a second.
-func NewUser(ctx context.Context, st *store.Store, id, name string, r models.Role, org string, now time.Time) (models.User, string, error) {
+//
+// The organisation is orgID (registered) or a name: one matching registry
+// entry is linked, none is filed as a new entry.
+func NewUser(ctx context.Context, st *store.Store, id, name string, r models.Role, orgID, orgName string, now time.Time) (models.User, string, error) {
 	token, hash := NewToken()
 	if id == "" {
 		v7, _ := uuid.NewV7()
 		id = v7.String()
 	} else if old, err := st.User(ctx, id); err == nil {
-		old.TokenHash = hash
-		if err := st.SaveUser(ctx, &old); err != nil {
+		if err := st.ReplaceTokens(ctx, &models.Token{ID: "tok-" + old.ID, UserID: old.ID, Name: "default", Hash: hash,
+			CreatedAt: now.UTC()}); err != nil {
 			return old, "", err
 		}
 		return old, token, nil
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return old, "", err
 	}
-	u := models.User{ID: id, Name: strings.TrimSpace(name), Role: r, Organisation: strings.TrimSpace(org),
+	org, fe, err := organisationOf(ctx, st, orgID, orgName, func() models.Organisation {
+		return models.Organisation{ID: newID(), CreatedAt: now.UTC()}
+	})
+	if err != nil {
+		return models.User{}, "", err
+	}
+	if fe != nil {
+		return models.User{}, "", invalidFields(*fe)
+	}
+	u := models.User{ID: id, Name: strings.TrimSpace(name), Role: r, Organisation: org.Name, OrganisationID: org.ID,
 		TokenHash: hash, CreatedAt: now.UTC()}
 	if err := st.CreateUser(ctx, &u); err != nil {
 		return u, "", err

@@ -26,9 +26,8 @@ func mustAdmin(t *testing.T, st *store.Store, token string) models.User {
 // mustUser creates a user in the store and returns its token.
 func mustUser(t *testing.T, st *store.Store, role, org string) string {
 	t.Helper()
-	token, hash := api.NewToken()
-	u := models.User{ID: uuid.NewString(), Name: role, Role: models.Role(role), Organisation: org, TokenHash: hash, CreatedAt: time.Now()}
-	if err := st.CreateUser(context.Background(), &u); err != nil {
+	_, token, err := api.NewUser(context.Background(), st, "", role, models.Role(role), "", org, time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return token

@@ -22,7 +22,8 @@ const idempotencyHeader = "Idempotency-Key"
 // are shown once and stored only hashed. A replay answers without it.
 func redactSecrets(route string, body []byte) string {
 	switch route {
-	case "/api/v1/users", "/api/v1/users/:id/token", "/api/v1/me/token":
+	case "/api/v1/users", "/api/v1/users/:id/token", "/api/v1/me/token", "/api/v1/me/tokens", "/api/v1/users/:id/tokens",
+		"/api/v1/me/tokens/:token_id/rotation":
 	default:
 		return string(body)
 	}

@@ -70,10 +70,11 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	limits *limits
-	cfg    Config
-	log    *slog.Logger
-	echo   *echo.Echo
+	touched toucher
+	limits  *limits
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
 }
 
 // New builds the API with every route.
@@ -147,6 +148,18 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/users/:id/token", s.rotateToken, role(RoleAdmin))
 	v1.GET("/me", s.me)
 	v1.POST("/me/token", s.rotateToken)
+	v1.GET("/me/tokens", s.listTokens)
+	v1.POST("/me/tokens", s.createToken)
+	v1.DELETE("/me/tokens/:token_id", s.revokeToken)
+	v1.POST("/me/tokens/:token_id/rotation", s.rotateOwnToken)
+	v1.GET("/users/:id/tokens", s.listTokens, role(RoleAdmin))
+	v1.POST("/users/:id/tokens", s.createToken, role(RoleAdmin))
+	v1.DELETE("/users/:id/tokens/:token_id", s.revokeToken, role(RoleAdmin))
+
+	v1.POST("/organisations", s.createOrganisation, role(RoleAdmin))
+	v1.GET("/organisations", s.listOrganisations)
+	v1.GET("/organisations/:id", s.getOrganisation)
+	v1.GET("/invitations", s.listInvitations, role(RoleApplicant))
 
 	v1.POST("/programmes", s.createProgramme, role(RoleAdmin))
 	v1.GET("/programmes", s.listProgrammes)
@@ -161,6 +174,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/revision", s.submitRevision, role(RoleApplicant))
 	v1.POST("/applications/:id/acceptance", s.acceptAgreement, role(RoleApplicant))
 	v1.POST("/applications/:id/withdrawal", s.withdraw, role(RoleApplicant))
+	v1.POST("/applications/:id/invitation", s.answerInvitation, role(RoleApplicant))
 	v1.POST("/applications/:id/cancellation", s.cancel, role(RoleAdmin))
 	v1.POST("/applications/:id/review-deadline", s.extendReview, role(RoleAdmin))
 	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))

@@ -9,6 +9,58 @@ type Member struct {
 	Name                string `json:"name"`
 	PriorDeMinimisCents int64  `json:"prior_de_minimis_cents"`
 	ShareBasisPoints    int    `json:"share_basis_points,omitempty"`
+	// OrganisationID is the member's entry in the organisation registry
+	// (absent in proposals made before the registry: they match by name).
+	OrganisationID string `json:"organisation_id,omitempty"`
+	// Confirmation is how the member joined: the submitter's organisation is
+	// the submitter ("submitter"); a partner is "invited" until one of its applicants
+	// answers ("confirmed" or "declined"). Empty before the registry: counts.
+	Confirmation Confirmation `json:"confirmation,omitempty"`
+}
+
+// Confirmation is a member's answer to its invitation into the group.
+type Confirmation string
+
+// How a member stands in the group.
+const (
+	ConfirmationSubmitter Confirmation = "submitter"
+	ConfirmationInvited   Confirmation = "invited"
+	ConfirmationConfirmed Confirmation = "confirmed"
+	ConfirmationDeclined  Confirmation = "declined"
+)
+
+// Counts reports whether the member is part of the group: its users see the
+// application and act for it. Invited and declined partners do not count.
+func (m Member) Counts() bool {
+	switch m.Confirmation {
+	case "", ConfirmationSubmitter, ConfirmationConfirmed:
+		return true
+	}
+	return false
+}
+
+// Member returns the group's member registered as organisation id.
+func (g Group) Member(id string) (Member, int, bool) {
+	if id == "" {
+		return Member{}, -1, false
+	}
+	for i, m := range g.Members {
+		if m.OrganisationID == id {
+			return m, i, true
+		}
+	}
+	return Member{}, -1, false
+}
+
+// Registered reports whether the group's members carry registry ids (made
+// after the registry), so membership is decided by id.
+func (g Group) Registered() bool {
+	for _, m := range g.Members {
+		if m.OrganisationID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Group is the applicant group: the lead company is Members[0] unless Lead

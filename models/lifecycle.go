@@ -41,9 +41,10 @@ type ApplicationState struct {
 
 // Conflict is a reviewer's declared conflict of interest.
 type Conflict struct {
-	ReviewerID   string    `json:"reviewer_id"`
-	Organisation string    `json:"organisation"`
-	At           time.Time `json:"at"`
+	ReviewerID     string    `json:"reviewer_id"`
+	Organisation   string    `json:"organisation"`
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // DecisionAt is the review decision of one round.

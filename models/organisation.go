@@ -2,12 +2,33 @@ package models
 
 import (
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
+
+// Organisation is an entry of the registry: a company, association or
+// public body. Users belong to one by id, groups name their members by id,
+// and conflicts of interest are decided by id.
+type Organisation struct {
+	ID        string `gorm:"primaryKey" json:"id"`
+	Name      string `json:"name"`
+	LegalForm string `json:"legal_form,omitempty"`
+	// RegisterNumber is the commercial register entry, e.g. "HRB 12345,
+	// Amtsgericht Berlin (Charlottenburg)"; unique when given.
+	RegisterNumber string    `json:"register_number,omitempty"`
+	Key            string    `json:"-"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// NormaliseRegisterNumber is the form register numbers are compared in:
+// NFKC, upper case, runs of spaces as one.
+func NormaliseRegisterNumber(s string) string {
+	return strings.Join(strings.Fields(strings.ToUpper(norm.NFKC.String(s))), " ")
+}
 
 // legalForms are the suffixes (and a few prefixes) that name a company's legal
 // form, not the company: "Bäckerei Schmidt GmbH" is "Bäckerei Schmidt".

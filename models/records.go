@@ -28,19 +28,42 @@ func (p Programme) AvailableCents() int64 { return p.BudgetCents - p.ReservedCen
 
 // User is a person with one role, acting for one organisation.
 type User struct {
-	ID           string    `gorm:"primaryKey" json:"id"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	Organisation string    `json:"organisation"`
-	TokenHash    string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           string `gorm:"primaryKey" json:"id"`
+	Name         string `json:"name"`
+	Role         Role   `json:"role"`
+	Organisation string `json:"organisation"`
+	// OrganisationID links the user to the registry (Organisation is its name).
+	OrganisationID string `json:"organisation_id,omitempty"`
+	// TokenHash is the hash of the token a new user starts with (store.CreateUser
+	// files it in tokens); the users.token_hash column itself only holds a
+	// placeholder since tokens have their own table.
+	TokenHash string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
 	// DeactivatedAt: the user may not sign in (nil: active).
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
+// Token is one of a user's bearer tokens: stored as a hash, named by its
+// owner, with its last use (to the minute) and an optional expiry.
+type Token struct {
+	ID         string     `gorm:"primaryKey" json:"id"`
+	UserID     string     `json:"user_id"`
+	Name       string     `json:"name"`
+	Hash       string     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Usable reports whether the token still signs in at now.
+func (t Token) Usable(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
 // Actor returns the user as the actor of an action.
 func (u User) Actor() Actor {
-	return Actor{UserID: u.ID, Name: u.Name, Role: u.Role, Organisation: u.Organisation}
+	return Actor{UserID: u.ID, Name: u.Name, Role: u.Role, Organisation: u.Organisation, OrganisationID: u.OrganisationID}
 }
 
 // ApplicationRecord is the listed projection of one application workflow.

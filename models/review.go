@@ -10,6 +10,7 @@ type Vote struct {
 	ReviewerID     string         `json:"reviewer_id"`
 	ReviewerName   string         `json:"reviewer_name"`
 	Organisation   string         `json:"organisation"`
+	OrganisationID string         `json:"organisation_id,omitempty"`
 	Recommendation Recommendation `json:"recommendation"`
 	Scores         map[string]int `json:"scores"`
 	Comment        string         `json:"comment"`

@@ -73,6 +73,9 @@ type Actor struct {
 	Name         string `json:"name"`
 	Role         Role   `json:"role"`
 	Organisation string `json:"organisation"`
+	// OrganisationID is the registered organisation the user belongs to
+	// (absent in actions recorded before the registry).
+	OrganisationID string `json:"organisation_id,omitempty"`
 }
 
 // TrancheStatus is where one disbursement stands.

@@ -31,6 +31,7 @@ const (
 	UpdateMarkExported        = "mark-exported"
 	UpdateSubmitReport        = "submit-report"
 	UpdateAssessReport        = "assess-report"
+	UpdateAnswerInvitation    = "answer-invitation"
 	// UpdateAwaitSubmission answers once the eligibility check is done; the
 	// API sends it with the start (update-with-start), so a submission is
 	// answered with in_review or ineligible without polling.
@@ -97,6 +98,8 @@ type application struct {
 	keys         *authz.Keys
 	sealed       bool
 	startContent []byte
+	// registry: version 1 of "organisation-registry" (group.go).
+	registry bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -169,6 +172,10 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 		if err := a.checkStart(ctx, in); err != nil {
 			return ApplicationResult{}, err
 		}
+	}
+	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
+	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
+		a.inviteMembers()
 	}
 	if a.healWaitlist && a.s.Status == models.StatusWaitlisted && a.s.Deadlines.WaitlistCheck == nil {
 		// Waitlisted by an older version and continued as new: start checking.

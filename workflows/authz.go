@@ -129,7 +129,14 @@ func (in ApplicationInput) WithSeal(s authz.Seal) any  { in.Seal = s; return in 
 // case, umlauts, legal forms, confusable skeletons), so a spelling trick
 // cannot make a member's representative impartial; runs before keep the
 // matching they started with (their handlers re-check on replay).
-func (a *application) partOfGroup(organisation string) bool {
+//
+// A group from the registry on decides by organisation id (named and not
+// declined, group.go); a name is only compared for an actor without one.
+func (a *application) partOfGroup(actor models.Actor) bool {
+	organisation := actor.Organisation
+	if a.s.Proposal.Group.Registered() && actor.OrganisationID != "" {
+		return a.named(actor)
+	}
 	if a.sealed {
 		return a.s.Proposal.Group.Touches(organisation) || a.s.Proposal.Group.Includes(organisation)
 	}

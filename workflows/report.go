@@ -87,7 +87,7 @@ func (a *application) validateAssess(in AssessInput) error {
 	if err := requireRole(in.Actor, models.RoleReviewer, models.RoleAdmin); err != nil {
 		return err
 	}
-	if in.Actor.Role == models.RoleReviewer && a.partOfGroup(in.Actor.Organisation) {
+	if in.Actor.Role == models.RoleReviewer && a.partOfGroup(in.Actor) {
 		return forbiddenf("your organisation %q is part of the applicant group", in.Actor.Organisation)
 	}
 	if in.Actor.Role == models.RoleReviewer {

@@ -36,7 +36,7 @@ func (a *application) validateReview(in ReviewInput) error {
 	if err := a.requireStatus(models.StatusInReview); err != nil {
 		return err
 	}
-	if a.partOfGroup(in.Actor.Organisation) {
+	if a.partOfGroup(in.Actor) {
 		return forbiddenf("your organisation %q is part of the applicant group", in.Actor.Organisation)
 	}
 	for _, c := range a.s.Conflicts {
@@ -68,11 +68,13 @@ func (a *application) validateReview(in ReviewInput) error {
 func (a *application) handleReview(ctx workflow.Context, in ReviewInput) error {
 	now := a.now(ctx)
 	if in.ConflictOfInterest {
-		a.s.Conflicts = append(a.s.Conflicts, models.Conflict{ReviewerID: in.Actor.UserID, Organisation: in.Actor.Organisation, At: now})
+		a.s.Conflicts = append(a.s.Conflicts, models.Conflict{ReviewerID: in.Actor.UserID, Organisation: in.Actor.Organisation,
+			OrganisationID: in.Actor.OrganisationID, At: now})
 		return a.emit(ctx, "conflict_declared", "", in.Actor, "")
 	}
 	a.s.Votes = append(a.s.Votes, models.Vote{
 		ReviewerID: in.Actor.UserID, ReviewerName: in.Actor.Name, Organisation: in.Actor.Organisation,
+		OrganisationID: in.Actor.OrganisationID,
 		Recommendation: in.Recommendation, Scores: in.Scores, Comment: in.Comment, Round: a.s.RevisionRound, At: now,
 	})
 	if err := a.emit(ctx, "review_submitted", "", in.Actor, string(in.Recommendation)); err != nil {
@@ -169,6 +171,8 @@ func (a *application) validateRevision(in RevisionInput) error {
 }
 
 func (a *application) handleRevision(ctx workflow.Context, in RevisionInput) error {
+	old := a.s.Proposal.Group
 	a.s.Proposal = in.Proposal
+	a.s.Proposal.Group = carryConfirmations(old, in.Proposal.Group, in.Actor)
 	return a.openReview(ctx, "revised", in.Actor, fmt.Sprintf("round %d", a.s.RevisionRound))
 }

@@ -136,6 +136,7 @@ func (a *application) registerUpdates(ctx workflow.Context) error {
 		register(ctx, a, UpdateMarkExported, a.validateMarkExported, a.handleMarkExported),
 		register(ctx, a, UpdateSubmitReport, a.validateReport, a.handleReport),
 		register(ctx, a, UpdateAssessReport, a.validateAssess, a.handleAssess),
+		register(ctx, a, UpdateAnswerInvitation, a.validateInvitation, a.handleInvitation),
 	} {
 		if err != nil {
 			return err
@@ -185,7 +186,7 @@ func (a *application) requireMember(actor models.Actor) error {
 	if err := requireRole(actor, models.RoleApplicant); err != nil {
 		return err
 	}
-	if !a.s.Proposal.Group.Includes(actor.Organisation) {
+	if !a.counts(actor) {
 		return notFoundf("application %s not found", a.s.ID)
 	}
 	return nil

@@ -10,6 +10,11 @@ import (
 // until the round is decided; applicants and finance never see individual
 // votes or conflicts; admins see everything.
 func View(s models.ApplicationState, viewer models.Actor) models.ApplicationState {
+	if viewer.Role == models.RoleApplicant && s.Proposal.Group.Registered() {
+		if m, _, ok := s.Proposal.Group.Member(viewer.OrganisationID); !ok || !m.Counts() {
+			return inviteeView(s)
+		}
+	}
 	out := s
 	out.Votes = nil
 	out.Conflicts = nil

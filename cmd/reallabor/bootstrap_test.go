@@ -18,20 +18,30 @@ func TestBootstrapTokenOnlyWhileSet(t *testing.T) {
 	if err := ensureAdminToken(ctx, st, adminToken); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); err != nil {
+	if _, _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); err != nil {
 		t.Fatalf("bootstrap token while set: %v, want it to sign in", err)
 	}
 	if err := ensureAdminToken(ctx, st, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); !errors.Is(err, models.ErrNotFound) {
+	if _, _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("bootstrap token after the setting was removed: %v, want unknown", err)
 	}
 	// Set again, it works again.
 	if err := ensureAdminToken(ctx, st, adminToken); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); err != nil {
+	if _, _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); err != nil {
 		t.Fatalf("bootstrap token set again: %v", err)
+	}
+	// Changed, the old value stops working and the new one signs in.
+	if err := ensureAdminToken(ctx, st, adminToken+"-rotated"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken)); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("old bootstrap token after the setting changed: %v, want unknown", err)
+	}
+	if _, _, err := st.UserByTokenHash(ctx, api.HashToken(adminToken+"-rotated")); err != nil {
+		t.Fatalf("new bootstrap token: %v", err)
 	}
 }

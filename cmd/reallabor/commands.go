@@ -369,7 +369,7 @@ func (p *program) createUser(ctx context.Context, args []string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	u, token, err := api.NewUser(ctx, st, "", *name, r, *org, time.Now())
+	u, token, err := api.NewUser(ctx, st, "", *name, r, "", *org, time.Now())
 	if err != nil {
 		return err
 	}
@@ -410,13 +410,14 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	}{
 		{models.RoleAdmin, "Ada Admin", "Stadt Musterstadt"},
 		{models.RoleApplicant, "Anna Applicant", "Cafe Mitte"},
+		{models.RoleApplicant, "Bernd Buchladen", "Buchladen Eck"}, // a partner to invite
 		{models.RoleReviewer, "Rita Reviewer", "Stadtwerke"},
 		{models.RoleReviewer, "Rolf Reviewer", "Buchhandlung Nord"},
 		{models.RoleReviewer, "Rosa Reviewer", "IHK"},
 		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
 		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
 	} {
-		_, token, err := api.NewUser(ctx, st, "", u.name, u.role, u.org, time.Now())
+		_, token, err := api.NewUser(ctx, st, "", u.name, u.role, "", u.org, time.Now())
 		if err != nil {
 			return "", err
 		}

@@ -205,18 +205,32 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 	return nil
 }
 
-// ensureAdminToken makes REALLABOR_ADMIN_TOKEN a working admin credential.
+// ensureAdminToken makes REALLABOR_ADMIN_TOKEN a working admin credential:
+// the bootstrap admin's only token, revoked when the setting is removed or
+// changed.
 func ensureAdminToken(ctx context.Context, st *store.Store, token string) error {
+	now := time.Now().UTC()
 	if token == "" {
 		// The bootstrap credential works only while its setting is set.
-		return st.RevokeToken(ctx, bootstrapAdmin)
+		return st.RevokeTokens(ctx, bootstrapAdmin, "", now)
 	}
 	hash := api.HashToken(token)
-	if _, err := st.UserByTokenHash(ctx, hash); err == nil {
+	if u, _, err := st.UserByTokenHash(ctx, hash); err == nil && u.ID == bootstrapAdmin {
 		return nil
+	} else if err == nil {
+		return fmt.Errorf("REALLABOR_ADMIN_TOKEN is the token of user %s; choose another", u.ID)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	return st.SaveUser(ctx, &models.User{ID: bootstrapAdmin, Name: "bootstrap admin", Role: models.RoleAdmin,
-		Organisation: "", TokenHash: hash, CreatedAt: time.Now().UTC()})
+	tok := &models.Token{ID: "tok-" + bootstrapAdmin, UserID: bootstrapAdmin, Name: "REALLABOR_ADMIN_TOKEN", Hash: hash, CreatedAt: now}
+	if _, err := st.User(ctx, bootstrapAdmin); err == nil {
+		return st.ReplaceTokens(ctx, tok)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if err := st.CreateUser(ctx, &models.User{ID: bootstrapAdmin, Name: "bootstrap admin", Role: models.RoleAdmin,
+		CreatedAt: now}); err != nil {
+		return err
+	}
+	return st.SaveToken(ctx, tok)
 }

@@ -49,6 +49,7 @@ type App struct {
 // User is a user with its token.
 type User struct {
 	ID, Name, Role, Organisation, Token string
+	OrganisationID                      string `json:"organisation_id"`
 }
 
 // Options change what Start boots.
@@ -116,6 +117,12 @@ func StartWith(t testing.TB, opts Options) *App {
 		CreatedAt: time.Now().UTC()}
 	if err := st.CreateUser(context.Background(), &admin); err != nil {
 		t.Fatalf("create admin: %v", err)
+	}
+	// The partner every Proposal names (invited, never confirming unless a
+	// test makes it).
+	if _, err := st.CreateOrganisation(context.Background(), &models.Organisation{ID: "org-buchladen-eck",
+		Name: "Buchladen Eck", LegalForm: "UG (haftungsbeschränkt)", CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatalf("register partner: %v", err)
 	}
 	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys, Codec: codec,
 		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},

@@ -155,13 +155,19 @@ func TestProjectionKeepsNewestState(t *testing.T) {
 		if len(evs) != 2 {
 			t.Fatalf("events = %d, want 2 (one per sequence)", len(evs))
 		}
-		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, Organisation: "someone else"}); err == nil {
+		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, OrganisationID: "someone else"}); err == nil {
 			t.Fatalf("Application visible to another organisation, want not found")
 		}
 		if _, err := st.Application(ctx, app, store.Scope{Restricted: true}); err == nil {
 			t.Fatalf("Application visible to a restricted caller without organisation, want not found")
 		}
-		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, Organisation: "  CAFE mitte "}); err != nil {
+		// The name the group gave is filed in the registry; its entry sees it.
+		orgs, err := st.OrganisationsByKey(ctx, "  CAFE mitte ")
+		storetest.Must(t, err)
+		if len(orgs) != 1 {
+			t.Fatalf("registry entries for the group's name = %d, want 1", len(orgs))
+		}
+		if _, err := st.Application(ctx, app, store.Scope{Restricted: true, OrganisationID: orgs[0].ID}); err != nil {
 			t.Fatalf("Application not visible to its group member: %v", err)
 		}
 	})

@@ -87,19 +87,8 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 	if res.Error != nil {
 		return fmt.Errorf("upsert application: %w", res.Error)
 	}
-	// A revision may drop a company from the group: it loses access.
-	orgs := []string{}
-	for _, org := range st.Proposal.Group.Organisations() {
-		orgs = append(orgs, NormaliseOrganisation(org))
-	}
-	if err := tx.Exec("DELETE FROM application_organisations WHERE application_id = ? AND organisation NOT IN ?",
-		st.ID, append(orgs, "")).Error; err != nil {
-		return fmt.Errorf("application organisations: %w", err)
-	}
-	for _, org := range st.Proposal.Group.Organisations() {
-		if err := tx.Exec(
-			"INSERT INTO application_organisations (application_id, organisation) VALUES (?, ?) ON CONFLICT DO NOTHING",
-			st.ID, NormaliseOrganisation(org)).Error; err != nil {
+	if res.RowsAffected > 0 { // else a later state is written already
+		if err := projectGroup(tx, st); err != nil {
 			return fmt.Errorf("application organisations: %w", err)
 		}
 	}
@@ -130,6 +119,59 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 			DoUpdates: clause.AssignmentColumns([]string{"kind", "from_status", "to_status", "actor_id", "actor_name", "actor_role", "detail", "at"}),
 		}).Create(&ev).Error; err != nil {
 			return fmt.Errorf("audit event: %w", err)
+		}
+	}
+	return nil
+}
+
+// projectGroup writes which organisations see the application and how
+// each stands: registered members by id; names from before the registry are
+// looked up in it (filed if missing). A revision may drop a company from the
+// group: it loses access.
+func projectGroup(tx *gorm.DB, st models.ApplicationState) error {
+	type entry struct {
+		id   string
+		conf models.Confirmation
+	}
+	var entries []entry
+	seen := map[string]bool{}
+	add := func(id string, c models.Confirmation) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			entries = append(entries, entry{id, c})
+		}
+	}
+	g := st.Proposal.Group
+	for _, m := range g.Members {
+		id := m.OrganisationID
+		if id == "" {
+			var err error
+			if id, err = organisationFor(tx, m.Name, st.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		add(id, m.Confirmation)
+	}
+	if !g.Registered() && g.Lead != "" {
+		id, err := organisationFor(tx, g.Lead, st.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		add(id, "")
+	}
+	ids := []string{""}
+	for _, e := range entries {
+		ids = append(ids, e.id)
+	}
+	if err := tx.Exec("DELETE FROM application_organisations WHERE application_id = ? AND organisation NOT IN ?",
+		st.ID, ids).Error; err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := tx.Exec(`INSERT INTO application_organisations (application_id, organisation, confirmation) VALUES (?, ?, ?)
+			ON CONFLICT (application_id, organisation) DO UPDATE SET confirmation = excluded.confirmation`,
+			st.ID, e.id, string(e.conf)).Error; err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -36,21 +34,104 @@ func (s *Store) Programmes(ctx context.Context) ([]models.Programme, error) {
 	return out, nil
 }
 
-// CreateUser inserts a user.
+// CreateUser inserts a user and, if u.TokenHash is set, its first token
+// (named "default"), in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
-	if err := s.DB.WithContext(ctx).Create(u).Error; err != nil {
-		return fmt.Errorf("create user: %w", err)
+	hash := u.TokenHash
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u.TokenHash = "user:" + u.ID
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		if hash == "" {
+			return nil
+		}
+		return tx.Create(&models.Token{ID: "tok-" + u.ID, UserID: u.ID, Name: "default", Hash: hash, CreatedAt: u.CreatedAt}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("create user: %w", classifyDB(err))
 	}
 	return nil
 }
 
-// UserByTokenHash finds the user a token belongs to.
-func (s *Store) UserByTokenHash(ctx context.Context, hash string) (models.User, error) {
-	var u models.User
-	if err := s.DB.WithContext(ctx).First(&u, "token_hash = ?", hash).Error; err != nil {
-		return u, fmt.Errorf("user by token: %w", translate(err))
+// UserByTokenHash finds the user a token belongs to and the token; a
+// revoked token is not found, an expired one is (the caller says so).
+func (s *Store) UserByTokenHash(ctx context.Context, hash string) (models.User, models.Token, error) {
+	var (
+		u   models.User
+		tok models.Token
+	)
+	if err := s.DB.WithContext(ctx).First(&tok, "hash = ? AND revoked_at IS NULL", hash).Error; err != nil {
+		return u, tok, fmt.Errorf("token: %w", translate(err))
 	}
-	return u, nil
+	if err := s.DB.WithContext(ctx).First(&u, "id = ?", tok.UserID).Error; err != nil {
+		return u, tok, fmt.Errorf("user of token: %w", translate(err))
+	}
+	return u, tok, nil
+}
+
+// Tokens lists a user's tokens, revoked ones too, oldest first.
+func (s *Store) Tokens(ctx context.Context, userID string) ([]models.Token, error) {
+	var out []models.Token
+	if err := s.DB.WithContext(ctx).Where("user_id = ?", userID).Order("created_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// Token returns one of a user's tokens.
+func (s *Store) Token(ctx context.Context, userID, id string) (models.Token, error) {
+	var t models.Token
+	if err := s.DB.WithContext(ctx).First(&t, "id = ? AND user_id = ?", id, userID).Error; err != nil {
+		return t, fmt.Errorf("token %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// SaveToken inserts a token or replaces it by id (a re-driven create under
+// the same Idempotency-Key gives the same token a fresh secret).
+func (s *Store) SaveToken(ctx context.Context, t *models.Token) error {
+	if err := s.DB.WithContext(ctx).Save(t).Error; err != nil {
+		return fmt.Errorf("save token: %w", classifyDB(err))
+	}
+	return nil
+}
+
+// RevokeTokens revokes one token of the user (id), or every one (id "");
+// revoking twice keeps the first time.
+func (s *Store) RevokeTokens(ctx context.Context, userID, id string, at time.Time) error {
+	q := s.DB.WithContext(ctx).Model(&models.Token{}).Where("user_id = ? AND revoked_at IS NULL", userID)
+	if id != "" {
+		q = q.Where("id = ?", id)
+	}
+	if err := q.Update("revoked_at", at.UTC()).Error; err != nil {
+		return fmt.Errorf("revoke tokens of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// ReplaceTokens revokes every token of the user and files t, in one
+// transaction: a lost or leaked credential is started over.
+func (s *Store) ReplaceTokens(ctx context.Context, t *models.Token) error {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.Token{}).Where("user_id = ? AND revoked_at IS NULL", t.UserID).
+			Update("revoked_at", t.CreatedAt.UTC()).Error; err != nil {
+			return err
+		}
+		return tx.Save(t).Error
+	})
+	if err != nil {
+		return fmt.Errorf("replace tokens of %s: %w", t.UserID, classifyDB(err))
+	}
+	return nil
+}
+
+// TouchToken records a token's use at (kept to the minute by the caller).
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	if err := s.DB.WithContext(ctx).Model(&models.Token{}).Where("id = ?", id).Update("last_used_at", at.UTC()).Error; err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	return nil
 }
 
 // Users lists users.
@@ -64,17 +145,19 @@ func (s *Store) Users(ctx context.Context) ([]models.User, error) {
 
 // Scope limits what a caller may see: a restricted scope sees only the
 // applications of groups its organisation belongs to (none without one).
+// Invited and declined partners are not part of the group: they see only
+// their invitation (Invitations).
 type Scope struct {
-	Restricted   bool
-	Organisation string
+	Restricted     bool
+	OrganisationID string
 }
 
 func (sc Scope) apply(q *gorm.DB, idColumn string) *gorm.DB {
 	if !sc.Restricted {
 		return q
 	}
-	return q.Where(idColumn+" IN (SELECT application_id FROM application_organisations WHERE organisation = ?)",
-		NormaliseOrganisation(sc.Organisation))
+	return q.Where(idColumn+` IN (SELECT application_id FROM application_organisations
+		WHERE organisation = ? AND confirmation IN ('', 'submitter', 'confirmed'))`, sc.OrganisationID)
 }
 
 // Application returns one application row, if the scope may see it.
@@ -256,21 +339,9 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID, key string, c
 		Delete(&IdempotencyRecord{}).Error
 }
 
-// RevokeToken makes the user's token unusable (a user that does not exist
-// is fine: nothing to revoke).
-func (s *Store) RevokeToken(ctx context.Context, userID string) error {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	if err := s.DB.WithContext(ctx).Model(&models.User{}).Where("id = ?", userID).
-		Update("token_hash", "revoked:"+hex.EncodeToString(b)).Error; err != nil {
-		return fmt.Errorf("revoke token of %s: %w", userID, err)
-	}
-	return nil
-}
-
-// SaveUser inserts or replaces a user by id.
+// SaveUser updates a user (tokens are not part of it).
 func (s *Store) SaveUser(ctx context.Context, u *models.User) error {
-	if err := s.DB.WithContext(ctx).Save(u).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Omit("token_hash", "created_at").Save(u).Error; err != nil {
 		return fmt.Errorf("save user: %w", err)
 	}
 	return nil

@@ -132,21 +132,51 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return migrate(ctx, sqlDB, s.Dialect)
+	n, err := migrate(ctx, sqlDB, s.Dialect)
+	if err != nil {
+		return n, err
+	}
+	if err := s.backfillOrganisations(ctx); err != nil {
+		return n, fmt.Errorf("organisations from names: %w", err)
+	}
+	return n, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
+// MigrateTo applies the migrations up to version only (no backfill): for
+// tests that write data as an earlier version did, then migrate it.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	p, err := provider(sqlDB, s.Dialect)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 	dialect := goose.DialectPostgres
 	if d == SQLite {
 		dialect = goose.DialectSQLite3
 	}
 	fsys, err := migrationsFor(d)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	p, err := goose.NewProvider(dialect, db, fsys)
 	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
+	p, err := provider(db, d)
+	if err != nil {
+		return 0, err
 	}
 	res, err := p.Up(ctx)
 	if err != nil {

@@ -124,3 +124,19 @@ func Unavailable(tb testing.TB, st *store.Store) (restore func()) {
 		}
 	}
 }
+
+// Unmigrated returns a store on a fresh database (PostgreSQL, or SQLite if
+// sqlite) with no migration applied.
+func Unmigrated(tb testing.TB, sqlite bool) *store.Store {
+	tb.Helper()
+	dsn := "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
+	if !sqlite {
+		dsn = NewPostgresURL(tb)
+	}
+	st, err := store.Open(dsn)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
