@@ -151,16 +151,31 @@ func (s *Server) createApplication(c echo.Context) error {
 		return fmt.Errorf("programme %s rules: %w", prog.ID, err)
 	}
 	id := applicationID(c)
-	if err := s.withinQuota(c, rules, prog.ID, id); err != nil {
-		return err
+	if rules.MaxOpenPerApplicant <= 0 {
+		return s.startApplication(c, id, prog.ID, rules, proposal)
 	}
+	// Count and start under one lock per applicant and programme, so
+	// submissions sent at once cannot all pass the count: the count sees
+	// each earlier one, which is written before its start call returns.
+	return s.cfg.Store.Serialise(c.Request().Context(), "quota:"+prog.ID+":"+u.ID, func() error {
+		if err := s.withinQuota(c, rules, prog.ID, id); err != nil {
+			return err
+		}
+		return s.startApplication(c, id, prog.ID, rules, proposal)
+	})
+}
+
+// startApplication starts the application's workflow and answers with the
+// outcome of its eligibility check.
+func (s *Server) startApplication(c echo.Context, id, programmeID string, rules models.Rules, proposal models.Proposal) error {
+	u := userOf(c)
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
 	// Start and first answer in one call (update-with-start): the workflow is
 	// started (or, for a retried request, found) and answers once its
 	// eligibility check is done.
 	input, err := s.seal(id, "start", workflows.ApplicationInput{
-		ApplicationID: id, ProgrammeID: prog.ID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
+		ApplicationID: id, ProgrammeID: programmeID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
 	})
 	if err != nil {
 		return err
@@ -210,9 +225,6 @@ func keyedID(c echo.Context, kind string) string {
 // withinQuota refuses a submission over the programme's cap of open
 // applications per applicant (a retry of a submission already made passes).
 func (s *Server) withinQuota(c echo.Context, rules models.Rules, programmeID, id string) error {
-	if rules.MaxOpenPerApplicant <= 0 {
-		return nil
-	}
 	ctx := c.Request().Context()
 	if _, err := s.cfg.Store.Application(ctx, id, store.Scope{}); err == nil {
 		return nil

@@ -230,3 +230,36 @@ func TestMetricsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsApart: with /metrics on an address of its own, the API's
+// address answers 404 for it and the metrics handler serves the counts of
+// the API's requests (with its token, if set).
+func TestMetricsApart(t *testing.T) {
+	srv := api.New(api.Config{Store: storetest.New(t), Temporal: downTemporal{}, Keys: testKeys(t),
+		MetricsApart: true, MetricsToken: "metrics-secret-0123"})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API's address = %d, want 404", rec.Code)
+	}
+	srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+	for auth, want := range map[string]int{"": 401, "Bearer metrics-secret-0123": 200} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		srv.MetricsHandler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("metrics address GET /metrics with %q = %d, want %d", auth, rec.Code, want)
+		}
+		if want == 200 && !strings.Contains(rec.Body.String(), `route="/healthz"`) {
+			t.Errorf("metrics lack the API's requests: %s", grepLines(rec.Body.String(), "reallabor_http_requests_total"))
+		}
+	}
+	rec = httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/me", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("the metrics address serves the API: GET /api/v1/me = %d, want 404", rec.Code)
+	}
+}

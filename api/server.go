@@ -63,6 +63,9 @@ type Config struct {
 	RateLimit float64
 	// MetricsToken, if set, is the bearer token /metrics asks for.
 	MetricsToken string
+	// MetricsApart serves /metrics only on MetricsHandler (its own address,
+	// METRICS_ADDR), not next to the API.
+	MetricsApart bool
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the connection's address does.
 	TrustedProxies []*net.IPNet
@@ -136,7 +139,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), s.metricsAccess)
+	if !s.cfg.MetricsApart {
+		e.GET("/metrics", s.metricsEndpoint(), s.metricsAccess)
+	}
 	e.GET("/api/v1/openapi.json", s.openapi)
 
 	v1 := e.Group("/api/v1", s.authenticate, cleanParams, s.idempotent)
@@ -216,6 +221,20 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+func (s *Server) metricsEndpoint() echo.HandlerFunc {
+	return echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+}
+
+// MetricsHandler serves GET /metrics alone (with the metrics token, if
+// set), for an address of its own that only the monitoring reaches.
+func (s *Server) MetricsHandler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.GET("/metrics", s.metricsEndpoint(), s.metricsAccess)
+	return e
 }
 
 // metricsAccess asks for the metrics token, when one is set (METRICS_TOKEN).

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"reallabor/internal/apptest"
@@ -83,5 +85,40 @@ func TestOpenApplicationsQuota(t *testing.T) {
 	app.Must(t, http.StatusOK, "GET", "/api/v1/applications?programme_id="+prog, app.Admin, nil).JSON(t, &list)
 	if len(list.Items) != 4 {
 		t.Errorf("applications = %d, want 4 (the refused one never started)", len(list.Items))
+	}
+}
+
+// TestQuotaHoldsUnderConcurrentSubmissions: submissions sent at once by one
+// applicant cannot all pass the count: exactly the cap is started.
+func TestQuotaHoldsUnderConcurrentSubmissions(t *testing.T) {
+	app := apptest.Start(t)
+	prog := app.CreateProgramme(t, 100_000_000, map[string]any{"max_open_applications_per_applicant": 2})
+	clara := app.CreateUser(t, "Clara", "applicant", "Cafe Mitte")
+	body := apptest.Proposal(prog, "Cafe Mitte", 1_000_000)
+	const n = 10
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- app.Do(t, "POST", "/api/v1/applications", clara, body, "Idempotency-Key", fmt.Sprintf("burst-%d", i)).Status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[http.StatusCreated] != 2 || got[http.StatusConflict] != n-2 {
+		t.Errorf("answers to %d simultaneous submissions = %v, want 2 × 201 and %d × 409", n, got, n-2)
+	}
+	var list struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/applications?programme_id="+prog, app.Admin, nil).JSON(t, &list)
+	if len(list.Items) != 2 {
+		t.Errorf("applications started = %d, want 2", len(list.Items))
 	}
 }

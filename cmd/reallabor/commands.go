@@ -114,6 +114,9 @@ func (p *program) dev(ctx context.Context, args []string) error {
 		}
 	}
 	srv := api.New(apiConfig(cfg, st, tc, log, keys))
+	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
+		return err
+	}
 	ep := endpoints{HTTP: l.Addr().String(), Temporal: ts.FrontendAddress(), UI: ts.UIURL()}
 	fmt.Fprintf(p.stdout, `
 Reallabor grants is running (ready in %s).
@@ -188,7 +191,8 @@ func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, 
 // apiConfig is the API's configuration from the settings.
 func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys) api.Config {
 	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
-		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken}
+		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
+		MetricsApart: cfg.MetricsAddress != ""}
 }
 
 // connect opens the database and dials Temporal (both retried for a bounded
@@ -226,6 +230,9 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	srv := api.New(apiConfig(cfg, st, tc, log, keys))
+	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
+		return err
+	}
 	if cfg.CodecAddress != "" {
 		codec, err := payloadCodec(cfg)
 		if err != nil {

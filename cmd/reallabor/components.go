@@ -234,3 +234,22 @@ func ensureAdminToken(ctx context.Context, st *store.Store, token string) error 
 	}
 	return st.SaveToken(ctx, tok)
 }
+
+// serveMetrics serves /metrics on METRICS_ADDR, if set, until ctx ends (the
+// API's own address then answers 404 for it).
+func serveMetrics(ctx context.Context, cfg config, srv *api.Server, log *slog.Logger) error {
+	if cfg.MetricsAddress == "" {
+		return nil
+	}
+	ml, err := net.Listen("tcp", cfg.MetricsAddress)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddress, err)
+	}
+	go func() {
+		if err := serveHTTP(ctx, ml, srv.MetricsHandler(), log); err != nil {
+			log.Error("metrics server", "error", err)
+		}
+	}()
+	log.Info("metrics", "address", ml.Addr().String())
+	return nil
+}

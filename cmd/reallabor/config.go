@@ -26,6 +26,7 @@ type config struct {
 	PayloadKeys       string
 	CodecAddress      string
 	MetricsToken      string
+	MetricsAddress    string
 	CodecAllowOrigin  string
 	// Command is the subcommand the settings are for.
 	Command        string
@@ -73,6 +74,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
 	c.MetricsToken = getenv("METRICS_TOKEN")
 	c.Command = cmd
+	fs.StringVar(&c.MetricsAddress, "metrics-address", envOr(getenv, "METRICS_ADDR", ""), "serve/dev: serve /metrics on this address only, not next to the API (e.g. 127.0.0.1:9090) (METRICS_ADDR)")
 	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")
 	fs.StringVar(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "serve: the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)")
 	if err := fs.Parse(args); err != nil {

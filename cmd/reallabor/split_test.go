@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +33,8 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 		// API and workers share the keys that seal actions.
 		"REALLABOR_SIGNING_KEYS": authz.Generate("k1"),
 		"REALLABOR_PAYLOAD_KEYS": encryption.Generate("p1"),
+		// The metrics on an address of their own.
+		"METRICS_ADDR": freeAddress(t),
 	}
 	getenv := func(k string) string { return env[k] }
 	var out syncBuffer
@@ -74,6 +79,18 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 	if code := call(t, base, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
 		t.Fatalf("serve /readyz = %d, want 200", code)
 	}
+	if code := call(t, base, "GET", "/metrics", "", nil, nil); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API's address = %d, want 404 (METRICS_ADDR is set)", code)
+	}
+	resp, err := http.Get("http://" + env["METRICS_ADDR"] + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics address: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `route="/api/v1/applications"`) {
+		t.Errorf("GET /metrics on METRICS_ADDR = %d, want 200 counting the API's requests", resp.StatusCode)
+	}
 	cancel()
 	for range 3 {
 		select {
@@ -85,4 +102,15 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 			t.Fatalf("processes did not stop")
 		}
 	}
+}
+
+// freeAddress is a loopback address nothing listens on (at the moment).
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

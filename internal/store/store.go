@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,6 +45,8 @@ const (
 type Store struct {
 	DB      *gorm.DB
 	Dialect Dialect
+	// locks are Serialise's locks on SQLite.
+	locks sync.Map
 }
 
 // Open connects to dsn: a postgres:// URL (or key=value DSN) for PostgreSQL,
@@ -211,6 +214,33 @@ func classifyDB(err error) error {
 func translate(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return models.ErrNotFound
+	}
+	return err
+}
+
+// Serialise runs fn while holding the lock named key, across every process
+// on the database (a PostgreSQL advisory lock for the length of a
+// transaction; on SQLite, which one process serves, a lock in this
+// process). fn does its own reads and writes (the transaction only holds
+// the lock).
+func (s *Store) Serialise(ctx context.Context, key string, fn func() error) error {
+	if s.Dialect != Postgres {
+		v, _ := s.locks.LoadOrStore(key, &sync.Mutex{})
+		mu := v.(*sync.Mutex)
+		mu.Lock()
+		defer mu.Unlock()
+		return fn()
+	}
+	var fnErr error
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Error; err != nil {
+			return fmt.Errorf("lock %s: %w", key, err)
+		}
+		fnErr = fn()
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
 	}
 	return err
 }
