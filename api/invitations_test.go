@@ -66,7 +66,11 @@ func TestInvitations(t *testing.T) {
 	}
 	path := "/api/v1/applications/" + a.ID
 
-	// Invited: only the invitation.
+	revision := apptest.Proposal(prog, "Buchladen Eck", 1_000_000)
+	delete(revision, "programme_id")
+
+	// Invited: only the invitation (the rows of the access matrix for an
+	// invited partner: every application route is 404 to it).
 	var inv invitationList
 	app.Must(t, http.StatusOK, "GET", "/api/v1/invitations", bernd, nil).JSON(t, &inv)
 	if len(inv.Items) != 1 || inv.Items[0].ApplicationID != a.ID || inv.Items[0].Confirmation != "invited" ||
@@ -85,6 +89,9 @@ func TestInvitations(t *testing.T) {
 		{"GET", path + "/history", nil},
 		{"POST", path + "/withdrawal", map[string]any{"reason": "not ours"}},
 		{"POST", path + "/reports", map[string]any{"kind": "interim", "narrative": "x", "actual_costs_cents": 1}},
+		{"POST", path + "/revision", revision},
+		{"POST", path + "/acceptance", map[string]any{"reason": "we take it"}},
+		{"GET", path + "/reports/rep-1", nil},
 	} {
 		app.Must(t, http.StatusNotFound, call.method, call.path, bernd, call.body)
 	}
