@@ -18,10 +18,12 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
 
 	"reallabor/activities"
 	"reallabor/api"
 	"reallabor/internal/store"
+	"reallabor/internal/telemetry"
 	"reallabor/models"
 	"reallabor/workflows"
 )
@@ -82,6 +84,9 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
 			Logger:        sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 			DataConverter: codec.DataConverter(),
+			// Counted per method (telemetry; the load command reports them).
+			ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{
+				grpc.WithChainUnaryInterceptor(telemetry.UnaryClientInterceptor())}},
 		})
 		return err
 	})

@@ -261,7 +261,13 @@ func buildSQLConfig(opts Options) (*config.SQL, error) {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = fmt.Sprintf("reallabor-%d", time.Now().UnixNano())
 	} else {
-		conf.ConnectAttributes = map[string]string{"mode": "rwc"}
+		// WAL with synchronous=NORMAL: a crashed process loses nothing
+		// committed (only a power cut can lose the last transactions), and
+		// readers do not wait for the writer. Measured with `reallabor bench`
+		// (docs/measurements.md).
+		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal",
+			"busy_timeout": "10000"}
+		conf.MaxConns, conf.MaxIdleConns = 4, 4
 		conf.DatabaseName = opts.DatabaseFile
 		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {

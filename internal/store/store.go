@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"reallabor/internal/telemetry"
 	"reallabor/models"
 
 	// modernc.org/sqlite is the pure-Go SQLite driver the embedded Temporal
@@ -77,6 +78,7 @@ func Open(dsn string) (*Store, error) {
 		// One writer at a time is SQLite's model; one connection keeps
 		// transactions strictly serialised.
 		sqlDB.SetMaxOpenConns(1)
+		countStatements(db)
 		return &Store{DB: db, Dialect: SQLite}, nil
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || strings.Contains(dsn, "host="):
 		if _, err := url.Parse(dsn); err != nil && !strings.Contains(dsn, "host=") {
@@ -93,6 +95,7 @@ func Open(dsn string) (*Store, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		countStatements(db)
 		return &Store{DB: db, Dialect: Postgres}, nil
 	default:
 		return nil, fmt.Errorf("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got %s)", redact(dsn))
@@ -243,4 +246,17 @@ func (s *Store) Serialise(ctx context.Context, key string, fn func() error) erro
 		return fnErr
 	}
 	return err
+}
+
+// countStatements counts every statement GORM sends (telemetry), not the
+// BEGIN and COMMIT around transactions.
+func countStatements(db *gorm.DB) {
+	count := func(*gorm.DB) { telemetry.Statement() }
+	cb := db.Callback()
+	_ = cb.Create().After("gorm:create").Register("telemetry:create", count)
+	_ = cb.Query().After("gorm:query").Register("telemetry:query", count)
+	_ = cb.Update().After("gorm:update").Register("telemetry:update", count)
+	_ = cb.Delete().After("gorm:delete").Register("telemetry:delete", count)
+	_ = cb.Row().After("gorm:row").Register("telemetry:row", count)
+	_ = cb.Raw().After("gorm:raw").Register("telemetry:raw", count)
 }

@@ -1,0 +1,671 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"reallabor/internal/devstack"
+	"reallabor/internal/telemetry"
+	"reallabor/workflows"
+)
+
+// The load command: in one invocation, the ceiling of bare Temporal for the
+// product's lifecycle shape (a start, then fourteen updates, each with one
+// local activity; no HTTP, no database) and the product's full lifecycle
+// through its HTTP API against a fresh in-process `dev` (SQLite, and/or
+// PostgreSQL from DATABASE_URL), with the same clients and lifecycles; it
+// prints lifecycles/s, per-route latency, what one lifecycle costs in SQL
+// statements, Temporal calls, billable actions and history events, and the
+// ratio to the ceiling.
+
+// bareUpdates is the lifecycle shape: what the product's fourteen actions are.
+var bareUpdates = []string{"review", "review", "review", "acceptance", "approve", "pay", "interim-report",
+	"assessment", "approve", "pay", "final-report", "assessment", "approve", "pay"}
+
+const bareTaskQueue = "bench-bare"
+
+// bareLifecycle is the engine-only workflow: each update runs one local
+// activity; the run ends after the last.
+func bareLifecycle(ctx workflow.Context) (int, error) {
+	done := 0
+	if err := workflow.SetUpdateHandler(ctx, "act", func(ctx workflow.Context, step string) (string, error) {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+		var out string
+		err := workflow.ExecuteLocalActivity(lctx, bareStep, step).Get(ctx, &out)
+		done++
+		return out, err
+	}); err != nil {
+		return 0, err
+	}
+	err := workflow.Await(ctx, func() bool { return done >= len(bareUpdates) })
+	return done, err
+}
+
+func bareStep(_ context.Context, step string) (string, error) { return step + " done", nil }
+
+// latencies collects durations by name.
+type latencies struct {
+	mu sync.Mutex
+	by map[string][]time.Duration
+}
+
+func (l *latencies) add(name string, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.by == nil {
+		l.by = map[string][]time.Duration{}
+	}
+	l.by[name] = append(l.by[name], d)
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// result is one measured run.
+type result struct {
+	name       string
+	lifecycles int
+	elapsed    time.Duration
+	lat        *latencies
+	// actionKey names the latency the ratio compares ("update" or "action").
+	actionKey string
+	counts    telemetry.Counts
+	events    int
+	actions   map[string]int
+}
+
+func (r result) rate() float64 { return float64(r.lifecycles) / r.elapsed.Seconds() }
+
+func (r result) all(exclude string) []time.Duration {
+	var out []time.Duration
+	for k, v := range r.lat.by {
+		if k != exclude {
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+// progress prints a line per second while a run goes on.
+func progress(ctx context.Context, w io.Writer, name string, done *atomic.Int64, total int) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n := done.Load()
+				fmt.Fprintf(w, "\r  %-22s %4d/%d lifecycles  %5.1f/s", name, n, total, float64(n)/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { cancel(); fmt.Fprintln(w) }
+}
+
+func (p *program) bench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("reallabor bench", flag.ContinueOnError)
+	fs.SetOutput(p.stderr)
+	clients := fs.Int("clients", 8, "concurrent clients")
+	n := fs.Int("lifecycles", 160, "lifecycles per run")
+	dbs := fs.String("db", "sqlite", "the product's database: sqlite, postgres (DATABASE_URL) or both")
+	bare := fs.Bool("bare", true, "measure bare Temporal's ceiling too")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the product runs here")
+	blockProfile := fs.String("blockprofile", "", "write a block profile of the product runs here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *clients < 1 || *n < *clients {
+		return errors.New("need clients ≥ 1 and lifecycles ≥ clients")
+	}
+	var targets []string
+	switch *dbs {
+	case "sqlite", "postgres":
+		targets = []string{*dbs}
+	case "both":
+		targets = []string{"sqlite", "postgres"}
+	default:
+		return fmt.Errorf("--db %q: sqlite, postgres or both", *dbs)
+	}
+	if slices.Contains(targets, "postgres") && !strings.HasPrefix(p.getenv("DATABASE_URL"), "postgres") {
+		return errors.New("--db postgres needs DATABASE_URL (an empty database: the run writes to it)")
+	}
+	fmt.Fprintf(p.stdout, "reallabor bench: %d clients, %d lifecycles per run, %d CPUs, %s\n", *clients, *n, runtime.NumCPU(),
+		time.Now().UTC().Format(time.DateOnly))
+	var results []result
+	if *bare {
+		r, err := p.benchBare(ctx, *clients, *n)
+		if err != nil {
+			return fmt.Errorf("bare temporal: %w", err)
+		}
+		results = append(results, r)
+	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(time.Millisecond / 10))
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for _, db := range targets {
+		r, err := p.benchProduct(ctx, db, *clients, *n)
+		if err != nil {
+			return fmt.Errorf("product on %s: %w", db, err)
+		}
+		results = append(results, r)
+	}
+	if *blockProfile != "" {
+		f, err := os.Create(*blockProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("block").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	report(p.stdout, results)
+	return nil
+}
+
+func report(w io.Writer, results []result) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nrun\tlifecycles/s\tratio\taction p50\taction p99\tSQL/lifecycle\tTemporal calls/lifecycle\tactions\thistory events")
+	var ceiling float64
+	for _, r := range results {
+		if r.name == "bare temporal" {
+			ceiling = r.rate()
+		}
+	}
+	for _, r := range results {
+		ratio := "-"
+		if ceiling > 0 {
+			ratio = fmt.Sprintf("%.2f", r.rate()/ceiling)
+		}
+		acts := r.all("POST /applications") // the fourteen actions
+		if r.name == "bare temporal" {
+			acts = r.lat.by["update"]
+		}
+		var calls int64
+		for _, v := range r.counts.Calls {
+			calls += v
+		}
+		total := 0
+		for _, v := range r.actions {
+			total += v
+		}
+		per := func(v int64) string {
+			if r.name == "bare temporal" && v == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.1f", float64(v)/float64(r.lifecycles))
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.name, r.rate(), ratio, ms(percentile(acts, 0.5)),
+			ms(percentile(acts, 0.99)), per(r.counts.Statements), per(calls), total, r.events)
+	}
+	tw.Flush()
+	for _, r := range results {
+		fmt.Fprintf(w, "\n%s: latency by route (p50 / p99, count)\n", r.name)
+		names := make([]string, 0, len(r.lat.by))
+		for k := range r.lat.by {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, "  %-48s %8s / %8s  %5d\n", k, ms(percentile(r.lat.by[k], 0.5)), ms(percentile(r.lat.by[k], 0.99)), len(r.lat.by[k]))
+		}
+		if len(r.counts.Calls) > 0 {
+			fmt.Fprintf(w, "  Temporal calls per lifecycle:")
+			type kv struct {
+				k string
+				v int64
+			}
+			var kvs []kv
+			for k, v := range r.counts.Calls {
+				kvs = append(kvs, kv{k, v})
+			}
+			sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+			for _, e := range kvs {
+				fmt.Fprintf(w, " %s %.1f", e.k, float64(e.v)/float64(r.lifecycles))
+			}
+			fmt.Fprintln(w)
+		}
+		if len(r.actions) > 0 {
+			fmt.Fprintf(w, "  billable actions of one lifecycle:")
+			keys := make([]string, 0, len(r.actions))
+			for k := range r.actions {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, " %s %d", k, r.actions[k])
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// actionsOf counts a history's events the way Temporal Cloud bills actions
+// (approximately): starts, updates, activities (local ones by their
+// markers), side effects, timers, signals, continue-as-new.
+func actionsOf(h *historypb.History) map[string]int {
+	out := map[string]int{}
+	for _, e := range h.Events {
+		switch e.EventType {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			out["start"]++
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			out["update"]++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			out["activity"]++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			switch e.GetMarkerRecordedEventAttributes().GetMarkerName() {
+			case "LocalActivity":
+				out["local activity"]++
+			case "SideEffect", "MutableSideEffect":
+				out["side effect"]++
+			}
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			out["timer"]++
+		case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			out["signal"]++
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+			out["continue-as-new"]++
+		}
+	}
+	return out
+}
+
+func historyOf(ctx context.Context, c client.Client, workflowID string) (*historypb.History, error) {
+	iter := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return nil, err
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h, nil
+}
+
+// runClients runs n lifecycles on c clients; each client runs its share.
+func runClients(ctx context.Context, w io.Writer, name string, c, n int, one func(ctx context.Context, client, i int) error) (time.Duration, error) {
+	var done atomic.Int64
+	stop := progress(ctx, w, name, &done, n)
+	defer stop()
+	var next atomic.Int64
+	errc := make(chan error, c)
+	start := time.Now()
+	for k := range c {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					errc <- nil
+					return
+				}
+				if err := one(ctx, k, i); err != nil {
+					errc <- fmt.Errorf("lifecycle %d: %w", i, err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	var first error
+	for range c {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return time.Since(start), first
+}
+
+func (p *program) benchBare(ctx context.Context, clients, n int) (result, error) {
+	dir, err := os.MkdirTemp("", "reallabor-bench-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	ts, err := devstack.Start(devstack.Options{DatabaseFile: filepath.Join(dir, "temporal.db"), FrontendAddress: "127.0.0.1:0",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return result{}, err
+	}
+	defer ts.Stop()
+	c, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: quietSDKLogger()})
+	if err != nil {
+		return result{}, err
+	}
+	defer c.Close()
+	wk := worker.New(c, bareTaskQueue, worker.Options{})
+	wk.RegisterWorkflowWithOptions(bareLifecycle, workflow.RegisterOptions{Name: "BareLifecycle"})
+	wk.RegisterActivity(bareStep)
+	if err := wk.Start(); err != nil {
+		return result{}, err
+	}
+	defer wk.Stop()
+	lat := &latencies{}
+	run := randomHex(4)
+	elapsed, err := runClients(ctx, p.stdout, "bare temporal", clients, n, func(ctx context.Context, _, i int) error {
+		id := fmt.Sprintf("bare-%s-%d", run, i)
+		t := time.Now()
+		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: bareTaskQueue}, "BareLifecycle")
+		if err != nil {
+			return err
+		}
+		lat.add("start", time.Since(t))
+		for _, step := range bareUpdates {
+			t := time.Now()
+			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, RunID: wr.GetRunID(), UpdateName: "act",
+				Args: []any{step}, WaitForStage: client.WorkflowUpdateStageCompleted})
+			if err == nil {
+				var out string
+				err = h.Get(ctx, &out)
+			}
+			if err != nil {
+				return fmt.Errorf("update %s: %w", step, err)
+			}
+			lat.add("update", time.Since(t))
+		}
+		var steps int
+		return wr.Get(ctx, &steps)
+	})
+	if err != nil {
+		return result{}, err
+	}
+	r := result{name: "bare temporal", lifecycles: n, elapsed: elapsed, lat: lat, actionKey: "update"}
+	if h, err := historyOf(ctx, c, fmt.Sprintf("bare-%s-0", run)); err == nil {
+		r.events, r.actions = len(h.Events), actionsOf(h)
+	}
+	return r, nil
+}
+
+// benchProduct runs `dev` in this process on a fresh data directory (and
+// DATABASE_URL for postgres) and drives whole lifecycles through HTTP.
+func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (result, error) {
+	dir, err := os.MkdirTemp("", "reallabor-bench-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	admin := "rl_bench_" + randomHex(16)
+	env := map[string]string{"REALLABOR_ADMIN_TOKEN": admin, "LOG_LEVEL": "error",
+		// One address sends every request: the per-address limit would
+		// measure itself.
+		"RATE_LIMIT": "0"}
+	if db == "postgres" {
+		env["DATABASE_URL"] = p.getenv("DATABASE_URL")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan endpoints, 1)
+	var logs bytes.Buffer
+	dev := &program{stdout: io.Discard, stderr: &syncWriter{w: &logs}, getenv: func(k string) string { return env[k] },
+		onReady: func(ep endpoints) { ready <- ep }}
+	ended := make(chan error, 1)
+	go func() {
+		ended <- dev.run(ctx, []string{"dev", "--http=127.0.0.1:0", "--temporal-address=127.0.0.1:0", "--ui-address=",
+			"--data-dir=" + dir, "--seed=false"})
+	}()
+	var ep endpoints
+	select {
+	case ep = <-ready:
+	case err := <-ended:
+		return result{}, fmt.Errorf("dev ended: %v\n%s", err, logs.String())
+	case <-time.After(3 * time.Minute):
+		return result{}, errors.New("dev not ready in 3 minutes")
+	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4 * clients}}
+	d := &driver{base: "http://" + ep.HTTP, hc: hc, lat: &latencies{}}
+	var prog struct{ ID string }
+	if err := d.call(ctx, "", "POST /programmes", "/api/v1/programmes", admin, map[string]any{"name": "Bench",
+		"budget_cents": int64(100_000_000_000_000), "max_grant_cents": 1_000_000, "funding_rate_percent": 50, "reviewers_required": 3,
+		"debtor_name": "Stadt", "debtor_iban": "DE89370400440532013000", "debtor_bic": "COBADEFFXXX"}, &prog); err != nil {
+		return result{}, err
+	}
+	// Each client has its own group and people.
+	crews := make([]crew, clients)
+	for k := range crews {
+		cr := &crews[k]
+		mk := func(name, role, org string) (string, error) {
+			var u struct{ Token string }
+			err := d.call(ctx, "", "POST /users", "/api/v1/users", admin, map[string]any{"name": name, "role": role, "organisation": org}, &u)
+			return u.Token, err
+		}
+		var err error
+		org := fmt.Sprintf("Firma %d", k)
+		if cr.applicant, err = mk("Applicant", "applicant", org); err != nil {
+			return result{}, err
+		}
+		for j := range cr.reviewers {
+			if cr.reviewers[j], err = mk("Reviewer", "reviewer", fmt.Sprintf("Kammer %d-%d", k, j)); err != nil {
+				return result{}, err
+			}
+		}
+		if cr.fin1, err = mk("Finance 1", "finance", "Stadtkasse"); err != nil {
+			return result{}, err
+		}
+		if cr.fin2, err = mk("Finance 2", "finance", "Stadtkasse"); err != nil {
+			return result{}, err
+		}
+		cr.org = org
+	}
+	d.lat = &latencies{}
+	before := telemetry.Snapshot()
+	var firstID atomic.Value
+	elapsed, err := runClients(ctx, p.stdout, "product ("+db+")", clients, n, func(ctx context.Context, k, i int) error {
+		id, err := d.lifecycle(ctx, prog.ID, crews[k])
+		if i == 0 {
+			firstID.Store(id)
+		}
+		return err
+	})
+	if err != nil {
+		return result{}, err
+	}
+	r := result{name: "product (" + db + ")", lifecycles: n, elapsed: elapsed, lat: d.lat, actionKey: "action",
+		counts: telemetry.Snapshot().Since(before)}
+	if id, ok := firstID.Load().(string); ok {
+		if tc, err := client.Dial(client.Options{HostPort: ep.Temporal, Logger: quietSDKLogger()}); err == nil {
+			if h, err := historyOf(ctx, tc, workflows.WorkflowID(id)); err == nil {
+				r.events, r.actions = len(h.Events), actionsOf(h)
+			}
+			tc.Close()
+		}
+	}
+	cancel()
+	<-ended
+	return r, nil
+}
+
+type crew struct {
+	org                   string
+	applicant, fin1, fin2 string
+	reviewers             [3]string
+}
+
+type driver struct {
+	base string
+	hc   *http.Client
+	lat  *latencies
+}
+
+// call sends one request (POSTs with an Idempotency-Key, as a careful client
+// does) and decodes a 2xx answer into out.
+func (d *driver) call(ctx context.Context, key, route, path, token string, body, out any) error {
+	method, _, _ := strings.Cut(route, " ")
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method == http.MethodPost {
+		if key == "" {
+			key = randomHex(12)
+		}
+		req.Header.Set("Idempotency-Key", key)
+	}
+	t := time.Now()
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", route, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	d.lat.add(route, time.Since(t))
+	if resp.StatusCode/100 != 2 || resp.StatusCode == http.StatusAccepted {
+		return fmt.Errorf("%s %s = %d: %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+type benchState struct {
+	ID       string
+	Status   string
+	Tranches []struct{ ID string }
+}
+
+// lifecycle is the product's happy path: a submission and fourteen actions.
+func (d *driver) lifecycle(ctx context.Context, programmeID string, cr crew) (string, error) {
+	var st benchState
+	body := map[string]any{"programme_id": programmeID, "title": "Click & Collect", "summary": "shared pick-up points",
+		"requested_cents": 100_000, "total_cost_cents": 200_000, "start_date": "2027-01-01", "end_date": "2027-12-31",
+		"group": map[string]any{"name": "Altstadt", "members": []map[string]any{{"name": cr.org}}},
+		"payee": map[string]any{"name": cr.org, "iban": "DE89370400440532013000"}}
+	if err := d.call(ctx, "", "POST /applications", "/api/v1/applications", cr.applicant, body, &st); err != nil {
+		return "", err
+	}
+	a := "/api/v1/applications/" + st.ID
+	scores := map[string]int{"impact": 5, "feasibility": 5, "partnership": 5}
+	for _, r := range cr.reviewers {
+		if err := d.call(ctx, "", "POST /applications/:id/reviews", a+"/reviews", r,
+			map[string]any{"recommendation": "approve", "scores": scores}, nil); err != nil {
+			return st.ID, err
+		}
+	}
+	if err := d.call(ctx, "", "POST /applications/:id/acceptance", a+"/acceptance", cr.applicant, map[string]any{}, &st); err != nil {
+		return st.ID, err
+	}
+	if len(st.Tranches) != 3 {
+		return st.ID, fmt.Errorf("accepted with %d tranches, want 3", len(st.Tranches))
+	}
+	pay := func(i int) error {
+		t := "/api/v1/disbursements/" + st.Tranches[i].ID
+		if err := d.call(ctx, "", "POST /disbursements/:id/approval", t+"/approval", cr.fin1, map[string]any{}, nil); err != nil {
+			return err
+		}
+		var out struct{ Application struct{ Status string } }
+		if err := d.call(ctx, "", "POST /disbursements/:id/payment", t+"/payment", cr.fin2,
+			map[string]any{"bank_reference": "B-" + st.Tranches[i].ID}, &out); err != nil {
+			return err
+		}
+		st.Status = out.Application.Status
+		return nil
+	}
+	report := func(kind string) error {
+		var rep struct{ ID string }
+		if err := d.call(ctx, "", "POST /applications/:id/reports", a+"/reports", cr.applicant,
+			map[string]any{"kind": kind, "narrative": "done", "actual_costs_cents": 200_000}, &rep); err != nil {
+			return err
+		}
+		return d.call(ctx, "", "POST /applications/:id/reports/:rid/assessment", a+"/reports/"+rep.ID+"/assessment",
+			cr.reviewers[0], map[string]any{"decision": "accept"}, nil)
+	}
+	for _, step := range []func() error{func() error { return pay(0) }, func() error { return report("interim") },
+		func() error { return pay(1) }, func() error { return report("final") }, func() error { return pay(2) }} {
+		if err := step(); err != nil {
+			return st.ID, err
+		}
+	}
+	if st.Status != "closed" {
+		return st.ID, fmt.Errorf("lifecycle ended %s, want closed", st.Status)
+	}
+	return st.ID, nil
+}
+
+func quietSDKLogger() sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}

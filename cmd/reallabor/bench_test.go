@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchRuns: the load command runs both measurements in one invocation
+// and prints the table (tiny numbers: this checks that it works, not how
+// fast; the figures are in docs/measurements.md).
+func TestBenchRuns(t *testing.T) {
+	var out syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+	if err := p.run(ctx, []string{"bench", "--clients=2", "--lifecycles=2", "--db=sqlite"}); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"bare temporal", "product (sqlite)", "ratio", "POST /disbursements/:id/payment",
+		"UpdateWorkflowExecution", "billable actions of one lifecycle"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
