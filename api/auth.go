@@ -294,15 +294,24 @@ func NewUser(ctx context.Context, st *store.Store, id, name string, r models.Rol
 }
 
 func (s *Server) listUsers(c echo.Context) error {
-	users, err := s.cfg.Store.Users(c.Request().Context())
+	limit, fe := pageLimit(c, 100, 500)
+	if fe != nil {
+		return invalidFields(*fe)
+	}
+	users, err := s.cfg.Store.Users(c.Request().Context(), c.QueryParam("cursor"), limit+1)
 	if err != nil {
 		return err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[len(users)-1].ID
 	}
 	out := make([]userResponse, len(users))
 	for i, u := range users {
 		out[i] = toUserResponse(u)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out})
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "next_cursor": next})
 }
 
 func (s *Server) me(c echo.Context) error {

@@ -1,10 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
+	"reallabor/api"
 	"reallabor/internal/apptest"
+	"reallabor/internal/store/storetest"
+	"reallabor/models"
 )
 
 // BenchmarkAPI measures, on the embedded Temporal server and the real
@@ -100,5 +106,51 @@ func BenchmarkLifecycle(b *testing.B) {
 		if st.Status != "closed" {
 			b.Fatalf("lifecycle ended %s, want closed", st.Status)
 		}
+	}
+}
+
+// BenchmarkListsAtScale measures the first page of the lists with 100,000
+// applications and 300,000 tranches in PostgreSQL (seeded in SQL, no
+// workflows), through the HTTP handler: p50 and p99 per list.
+//
+//	go test ./api/ -run '^$' -bench BenchmarkListsAtScale -benchtime 200x
+func BenchmarkListsAtScale(b *testing.B) {
+	st := storetest.New(b)
+	ctx := context.Background()
+	if err := st.SeedScale(ctx, 10, 100_000); err != nil {
+		b.Fatal(err)
+	}
+	srv := api.New(api.Config{Store: st, Temporal: downTemporal{}, Keys: testKeys(b)})
+	admin, _ := api.NewToken()
+	mustAdmin(b, st, admin)
+	finance := mustUser(b, st, "finance", "Stadtkasse")
+	applicant, hash := api.NewToken()
+	u := models.User{ID: "scale-applicant", Name: "A", Role: models.RoleApplicant, Organisation: "Scale",
+		OrganisationID: "scale-org-0042", TokenHash: hash, CreatedAt: time.Now()}
+	if err := st.CreateUser(ctx, &u); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []struct{ name, token, path string }{
+		{"applications-by-status", admin, "/api/v1/applications?status=active"},
+		{"applications-by-programme-status", admin, "/api/v1/applications?programme_id=scale-p3&status=in_review"},
+		{"applications-of-an-applicant", applicant, "/api/v1/applications"},
+		{"disbursements-due", finance, "/api/v1/disbursements?status=due"},
+		{"disbursements-due-of-a-programme", finance, "/api/v1/disbursements?status=due&programme_id=scale-p3"},
+		{"ledger", finance, "/api/v1/programmes/scale-p3/ledger"},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			var ds []time.Duration
+			for b.Loop() {
+				t := time.Now()
+				rec := do(srv, "GET", q.path, q.token, "")
+				ds = append(ds, time.Since(t))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d: %s", q.path, rec.Code, rec.Body)
+				}
+			}
+			slices.Sort(ds)
+			b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds())/1000, "p99-ms")
+		})
 	}
 }

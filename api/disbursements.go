@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go.temporal.io/sdk/client"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,22 +91,42 @@ func (s *Server) listDisbursements(c echo.Context) error {
 			*q.dst = &d
 		}
 	}
+	limit, fe := pageLimit(c, 100, 500)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}
+	f.After = c.QueryParam("cursor")
+	f.Limit = limit + 1
 	rows, err := s.cfg.Store.Tranches(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[len(rows)-1].ID
+	}
 	items := make([]Disbursement, len(rows))
-	totals := map[string]int64{}
-	var total int64
 	for i, r := range rows {
 		items[i] = toDisbursement(r)
-		totals[string(r.Status)] += r.AmountCents
-		total += r.AmountCents
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items, "count": len(items), "total_cents": total,
+	// The totals are of everything the filter matches, not of the page.
+	f.After, f.Limit = "", 0
+	sums, err := s.cfg.Store.TrancheTotals(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	totals := map[string]int64{}
+	var total, count int64
+	for _, t := range sums {
+		totals[t.Status] += t.AmountCents
+		total += t.AmountCents
+		count += t.Count
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": next, "count": count, "total_cents": total,
 		"totals_by_status_cents": totals})
 }
 
@@ -421,4 +442,17 @@ func (s *Server) listExports(c echo.Context) error {
 		items[i].CreatedAt = items[i].CreatedAt.UTC()
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// pageLimit is the limit query parameter (def if absent; 1..max).
+func pageLimit(c echo.Context, def, max int) (int, *models.FieldError) {
+	l := c.QueryParam("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > max {
+		return 0, &models.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", max)}
+	}
+	return n, nil
 }

@@ -131,7 +131,7 @@ func TestRateLimitAnswers429(t *testing.T) {
 	}
 }
 
-func testKeys(t *testing.T) *authz.Keys {
+func testKeys(t testing.TB) *authz.Keys {
 	t.Helper()
 	k, err := authz.Parse(authz.Generate("test"))
 	if err != nil {

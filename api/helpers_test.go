@@ -14,7 +14,7 @@ import (
 	"reallabor/models"
 )
 
-func mustAdmin(t *testing.T, st *store.Store, token string) models.User {
+func mustAdmin(t testing.TB, st *store.Store, token string) models.User {
 	t.Helper()
 	u := models.User{ID: uuid.NewString(), Name: "admin", Role: models.RoleAdmin, TokenHash: api.HashToken(token), CreatedAt: time.Now()}
 	if err := st.CreateUser(context.Background(), &u); err != nil {
@@ -24,7 +24,7 @@ func mustAdmin(t *testing.T, st *store.Store, token string) models.User {
 }
 
 // mustUser creates a user in the store and returns its token.
-func mustUser(t *testing.T, st *store.Store, role, org string) string {
+func mustUser(t testing.TB, st *store.Store, role, org string) string {
 	t.Helper()
 	_, token, err := api.NewUser(context.Background(), st, "", role, models.Role(role), "", org, time.Now())
 	if err != nil {

@@ -435,3 +435,37 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	}
 	return b.String(), nil
 }
+
+// seedScale fills a PostgreSQL database with applications and tranches for
+// measuring the lists (store.SeedScale).
+func (p *program) seedScale(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("reallabor seed-scale", flag.ContinueOnError)
+	fs.SetOutput(p.stderr)
+	apps := fs.Int("applications", 100_000, "applications to write (three tranches each)")
+	progs := fs.Int("programmes", 10, "programmes to spread them over")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn := p.getenv("DATABASE_URL")
+	if !strings.HasPrefix(dsn, "postgres") {
+		return errors.New("seed-scale needs DATABASE_URL (PostgreSQL; a database of its own: its rows have no workflows)")
+	}
+	if *apps < 1 || *progs < 1 {
+		return errors.New("--applications and --programmes must be at least 1")
+	}
+	st, err := store.Open(dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := st.SeedScale(ctx, *progs, *apps); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "wrote %d applications and %d tranches over %d programmes in %s\n", *apps, 3**apps, *progs,
+		time.Since(start).Round(time.Millisecond))
+	return nil
+}

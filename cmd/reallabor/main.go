@@ -56,6 +56,8 @@ commands:
   check          compare the books (ledger, journal, projection, audit trail) with every
                  application's workflow; print each difference, exit 1 if any (without
                  DATABASE_URL: the data of a local dev)
+  seed-scale     fill DATABASE_URL (PostgreSQL, a database of its own) with applications and
+                 tranches in SQL, no workflows, to measure the lists at scale (--applications)
   bench          the load command: bare Temporal's ceiling for the lifecycle's shape and
                  the product's whole lifecycle through HTTP on a fresh in-process dev
                  (--db sqlite|postgres|both, postgres on DATABASE_URL; --clients, --lifecycles)
@@ -86,6 +88,8 @@ func (p *program) run(ctx context.Context, args []string) error {
 		return p.check(ctx, rest)
 	case "bench":
 		return p.bench(ctx, rest)
+	case "seed-scale":
+		return p.seedScale(ctx, rest)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "generate" {
 			return errors.New("usage: reallabor keys generate [--id <id>]")

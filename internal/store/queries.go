@@ -135,9 +135,18 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 }
 
 // Users lists users.
-func (s *Store) Users(ctx context.Context) ([]models.User, error) {
+//
+// A page: ids after after (the cursor), at most limit (0: all).
+func (s *Store) Users(ctx context.Context, after string, limit int) ([]models.User, error) {
 	var out []models.User
-	if err := s.DB.WithContext(ctx).Order("created_at, id").Find(&out).Error; err != nil {
+	q := s.DB.WithContext(ctx).Order("id")
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return out, nil
@@ -214,11 +223,13 @@ type TrancheFilter struct {
 	ApplicationID string
 	DueFrom       *time.Time // due at or after
 	DueTo         *time.Time // due before
+	// After is the cursor (the last id of the previous page); Limit the page
+	// size (0: all).
+	After string
+	Limit int
 }
 
-// Tranches lists disbursements.
-func (s *Store) Tranches(ctx context.Context, f TrancheFilter) ([]models.TrancheRecord, error) {
-	q := s.DB.WithContext(ctx).Model(&models.TrancheRecord{})
+func (f TrancheFilter) apply(q *gorm.DB) *gorm.DB {
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -234,8 +245,38 @@ func (s *Store) Tranches(ctx context.Context, f TrancheFilter) ([]models.Tranche
 	if f.DueTo != nil {
 		q = q.Where("due_at < ?", *f.DueTo)
 	}
+	return q
+}
+
+// TrancheTotal is the count and sum of the tranches of one status.
+type TrancheTotal struct {
+	Status      string
+	Count       int64
+	AmountCents int64
+}
+
+// TrancheTotals sums the tranches a filter matches (every page), by status.
+func (s *Store) TrancheTotals(ctx context.Context, f TrancheFilter) ([]TrancheTotal, error) {
+	var out []TrancheTotal
+	q := f.apply(s.DB.WithContext(ctx).Model(&models.TrancheRecord{}))
+	if err := q.Select("status, COUNT(*) AS count, COALESCE(SUM(amount_cents), 0) AS amount_cents").Group("status").
+		Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("disbursement totals: %w", err)
+	}
+	return out, nil
+}
+
+// Tranches lists disbursements.
+func (s *Store) Tranches(ctx context.Context, f TrancheFilter) ([]models.TrancheRecord, error) {
+	q := f.apply(s.DB.WithContext(ctx).Model(&models.TrancheRecord{}))
+	if f.After != "" {
+		q = q.Where("id > ?", f.After)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
 	var out []models.TrancheRecord
-	if err := q.Order("application_id, number").Find(&out).Error; err != nil {
+	if err := q.Order("id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list disbursements: %w", err)
 	}
 	return out, nil
