@@ -100,6 +100,12 @@ type application struct {
 	startContent []byte
 	// registry: version 1 of "organisation-registry" (group.go).
 	registry bool
+	// steady: version 1 of "steady-clock" (clock.go): the clock's timer
+	// lives while its deadline does.
+	steady      bool
+	clock       workflow.Future
+	clockAt     time.Time
+	clockCancel workflow.CancelFunc
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -174,6 +180,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 		}
 	}
 	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
+	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}
