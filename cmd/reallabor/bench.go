@@ -147,6 +147,7 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	n := fs.Int("lifecycles", 160, "lifecycles per run")
 	dbs := fs.String("db", "sqlite", "the product's database: sqlite, postgres (DATABASE_URL) or both")
 	bare := fs.Bool("bare", true, "measure bare Temporal's ceiling too")
+	product := fs.Bool("product", true, "measure the product (false: only the ceiling)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the product runs here")
 	blockProfile := fs.String("blockprofile", "", "write a block profile of the product runs here")
 	if err := fs.Parse(args); err != nil {
@@ -192,6 +193,9 @@ func (p *program) bench(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, db := range targets {
+		if !*product {
+			break
+		}
 		r, err := p.benchProduct(ctx, db, *clients, *n)
 		if err != nil {
 			return fmt.Errorf("product on %s: %w", db, err)
@@ -380,7 +384,10 @@ func (p *program) benchBare(ctx context.Context, clients, n int) (result, error)
 		return result{}, err
 	}
 	defer ts.Stop()
-	c, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: quietSDKLogger()})
+	// Compressed as the product's clients are (on this host: not).
+	c, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: quietSDKLogger(),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: grpcCompression(config{TemporalAddress: ts.FrontendAddress(),
+			TemporalCompression: p.getenv("TEMPORAL_GRPC_COMPRESSION")})}})
 	if err != nil {
 		return result{}, err
 	}
@@ -443,6 +450,9 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 		"RATE_LIMIT": "0"}
 	if db == "postgres" {
 		env["DATABASE_URL"] = p.getenv("DATABASE_URL")
+	}
+	if v := p.getenv("TEMPORAL_GRPC_COMPRESSION"); v != "" {
+		env["TEMPORAL_GRPC_COMPRESSION"] = v
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -27,7 +27,9 @@ type config struct {
 	CodecAddress      string
 	MetricsToken      string
 	MetricsAddress    string
-	CodecAllowOrigin  string
+	// TemporalCompression is gzip, none or "" (by address).
+	TemporalCompression string
+	CodecAllowOrigin    string
 	// Command is the subcommand the settings are for.
 	Command        string
 	LogLevel       string
@@ -73,6 +75,12 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
 	c.MetricsToken = getenv("METRICS_TOKEN")
+	c.TemporalCompression = getenv("TEMPORAL_GRPC_COMPRESSION")
+	switch c.TemporalCompression {
+	case "", "gzip", "none":
+	default:
+		return c, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION %q: gzip or none", c.TemporalCompression)
+	}
 	c.Command = cmd
 	fs.StringVar(&c.MetricsAddress, "metrics-address", envOr(getenv, "METRICS_ADDR", ""), "serve/dev: serve /metrics on this address only, not next to the API (e.g. 127.0.0.1:9090) (METRICS_ADDR)")
 	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")

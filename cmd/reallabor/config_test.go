@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"reallabor/internal/authz"
 	"reallabor/internal/encryption"
@@ -63,5 +66,27 @@ func TestBadSettingsFailClearly(t *testing.T) {
 				t.Errorf("error is not one clear line: %q", err)
 			}
 		})
+	}
+}
+
+// TestGrpcCompression: no gzip towards this host, gzip towards another,
+// unless TEMPORAL_GRPC_COMPRESSION says; a bad value is refused.
+func TestGrpcCompression(t *testing.T) {
+	for _, c := range []struct {
+		addr, setting string
+		none          bool
+	}{
+		{"127.0.0.1:7233", "", true}, {"localhost:7233", "", true}, {"[::1]:7233", "", true},
+		{"temporal:7233", "", false}, {"10.0.0.5:7233", "", false},
+		{"temporal:7233", "none", true}, {"127.0.0.1:7233", "gzip", false},
+	} {
+		_, none := grpcCompression(config{TemporalAddress: c.addr, TemporalCompression: c.setting}).(*client.GrpcCompressionNone)
+		if none != c.none {
+			t.Errorf("%s with %q: no compression = %v, want %v", c.addr, c.setting, none, c.none)
+		}
+	}
+	env := map[string]string{"TEMPORAL_GRPC_COMPRESSION": "brotli"}
+	if _, err := parseConfig("dev", nil, func(k string) string { return env[k] }, io.Discard); err == nil {
+		t.Error("TEMPORAL_GRPC_COMPRESSION=brotli accepted")
 	}
 }

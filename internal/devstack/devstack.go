@@ -262,12 +262,13 @@ func buildSQLConfig(opts Options) (*config.SQL, error) {
 		conf.DatabaseName = fmt.Sprintf("reallabor-%d", time.Now().UnixNano())
 	} else {
 		// WAL with synchronous=NORMAL: a crashed process loses nothing
-		// committed (only a power cut can lose the last transactions), and
-		// readers do not wait for the writer. Measured with `reallabor bench`
-		// (docs/measurements.md).
+		// committed (only a power cut can lose the last transactions). One
+		// connection: with four, writers meet SQLITE_BUSY and sleep in the
+		// busy handler with the CPU idle (bare ceiling 14 lifecycles/s with
+		// four, 30-35 with one; `reallabor bench`, docs/measurements.md).
 		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal",
 			"busy_timeout": "10000"}
-		conf.MaxConns, conf.MaxIdleConns = 4, 4
+		conf.MaxConns, conf.MaxIdleConns = 1, 1
 		conf.DatabaseName = opts.DatabaseFile
 		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {

@@ -55,7 +55,11 @@ type Store struct {
 func Open(dsn string) (*Store, error) {
 	cfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() },
 		// The caller pings, retrying a briefly unreachable database.
-		DisableAutomaticPing: true}
+		DisableAutomaticPing: true,
+		// GORM's performance settings: a single write needs no transaction
+		// of its own (those that must be atomic open one), and statements
+		// are prepared once per connection (docs/measurements.md).
+		SkipDefaultTransaction: true, PrepareStmt: true}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
