@@ -106,6 +106,8 @@ type application struct {
 	clock       workflow.Future
 	clockAt     time.Time
 	clockCancel workflow.CancelFunc
+	// writtenChecks: version 1 of "written-checks" (effects.go).
+	writtenChecks bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -181,6 +183,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	}
 	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
 	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
+	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}

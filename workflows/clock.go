@@ -63,6 +63,7 @@ func (a *application) alarms() []alarm {
 					return a.promoteReserved(ctx)
 				}
 				a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
+				a.pend.state = a.writtenChecks
 				return nil
 			}})
 		}

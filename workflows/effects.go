@@ -29,11 +29,18 @@ type pending struct {
 	events   []models.Event
 	releases []models.ReleaseInput
 	payments []models.PaymentInput
+	// state: the state changed without an event (a rescheduled check).
+	state bool
 }
 
 func (p pending) empty() bool {
-	return len(p.events) == 0 && len(p.releases) == 0 && len(p.payments) == 0
+	return len(p.events) == 0 && len(p.releases) == 0 && len(p.payments) == 0 && !p.state
 }
+
+// versionWrittenChecks: from version 1 of "written-checks" on, a waitlist
+// check that only reschedules itself writes the state too, so the
+// projection shows the workflow's next check (the API reads from it).
+const versionWrittenChecks = "written-checks"
 
 // activityCtx runs the writes of an action: short attempts, retried for a day
 // (a database that is down delays an application, never fails it), never for

@@ -43,11 +43,12 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	// code before "interim-report-within-project", testdata/v1/ before
 	// "waitlist-self-heal", testdata/v2/ before "durable-effects",
 	// testdata/v3/ before "sealed-actions", testdata/v4/ before
-	// "organisation-registry", testdata/v5/ before "steady-clock": running
-	// workflows of every version must replay.
+	// "organisation-registry", testdata/v5/ before "steady-clock", testdata/v6/
+	// before "written-checks": running workflows of every version must replay.
 	var files []string
 	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1"), filepath.Join("testdata", "v2"), filepath.Join("testdata", "v3"),
-		filepath.Join("testdata", "v4"), filepath.Join("testdata", "v5")} {
+		filepath.Join("testdata", "v4"), filepath.Join("testdata", "v5"),
+		filepath.Join("testdata", "v6")} {
 		found, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -58,10 +59,10 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 		}
 		want := everyVersion
 		if dir == "testdata" || dir == filepath.Join("testdata", "v3") || dir == filepath.Join("testdata", "v4") ||
-			dir == filepath.Join("testdata", "v5") {
+			dir == filepath.Join("testdata", "v5") || dir == filepath.Join("testdata", "v6") {
 			want = append(append([]string{}, everyVersion...), sinceDurable...)
 		}
-		if dir == "testdata" || dir == filepath.Join("testdata", "v5") {
+		if dir == "testdata" || dir == filepath.Join("testdata", "v5") || dir == filepath.Join("testdata", "v6") {
 			want = append(want, sinceRegistry...)
 		}
 		for _, name := range want {
