@@ -20,6 +20,12 @@ import (
 // dependencies.
 type Ledger struct {
 	Store *store.Store
+	// Mailer sends the notifications' e-mails (nil: none are mailed; the
+	// inbox has them all); PublicURL starts the links in them.
+	Mailer    Mailer
+	PublicURL string
+	// Delivered, if set, counts each mail by kind and result (metrics).
+	Delivered func(kind, result string)
 }
 
 // Register registers the activities under the names the workflow uses.
@@ -29,6 +35,7 @@ func (l *Ledger) Register(w worker.ActivityRegistry) {
 	w.RegisterActivityWithOptions(l.ReleaseBudget, activity.RegisterOptions{Name: workflows.ActivityReleaseBudget})
 	w.RegisterActivityWithOptions(l.RecordPayment, activity.RegisterOptions{Name: workflows.ActivityRecordPayment})
 	w.RegisterActivityWithOptions(l.Apply, activity.RegisterOptions{Name: workflows.ActivityApply})
+	w.RegisterActivityWithOptions(l.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
 }
 
 // Apply writes what one action changed (money, audit events, state) in one

@@ -538,6 +538,11 @@ func TestAccessMatrix(t *testing.T) {
 			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"POST /api/v1/users/:id/token", "", v1 + "/users/" + target.ID + "/token", map[string]any{},
 			cells{200, 403, 403, 403, 403, 401, 401}},
+		{"PATCH /api/v1/me", "", v1 + "/me", map[string]any{"language": "de"}, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"GET /api/v1/me/notifications", "", v1 + "/me/notifications", nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		// Nobody reads a notification not its own (TestHandOffsReachPeople).
+		{"POST /api/v1/me/notifications/:id/read", "unknown", v1 + "/me/notifications/ntf-unknown/read", map[string]any{},
+			cells{404, 404, 404, 404, 404, 401, 401}},
 		{"GET /api/v1/me/tokens", "", v1 + "/me/tokens", nil, cells{200, 200, 200, 200, 200, 401, 401}},
 		{"POST /api/v1/me/tokens", "", v1 + "/me/tokens", map[string]any{"name": "matrix"}, cells{201, 201, 201, 201, 201, 401, 401}},
 		{"DELETE /api/v1/me/tokens/:token_id", "unknown", v1 + "/me/tokens/" + unk, nil, cells{404, 404, 404, 404, 404, 401, 401}},

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"reallabor/internal/store"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -167,6 +168,9 @@ type createUserRequest struct {
 	// OrganisationID links the user to a registered organisation; a name
 	// alone is linked to its one matching entry, or filed as a new one.
 	OrganisationID string `json:"organisation_id" validate:"max=64"`
+	// Email receives the user's notifications; Language is de (default) or en.
+	Email    string `json:"email" validate:"omitempty,max=254,email"`
+	Language string `json:"language" validate:"omitempty,oneof=de en"`
 }
 
 type userResponse struct {
@@ -175,13 +179,15 @@ type userResponse struct {
 	Role           string `json:"role"`
 	Organisation   string `json:"organisation"`
 	OrganisationID string `json:"organisation_id,omitempty"`
+	Email          string `json:"email,omitempty"`
+	Language       string `json:"language"`
 	Active         bool   `json:"active"`
 	Token          string `json:"token,omitempty"`
 }
 
 func toUserResponse(u models.User) userResponse {
 	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation,
-		OrganisationID: u.OrganisationID, Active: u.DeactivatedAt == nil}
+		OrganisationID: u.OrganisationID, Email: u.Email, Language: languageOf(u), Active: u.DeactivatedAt == nil}
 }
 
 // setActive deactivates or reactivates a user (admin). An admin cannot
@@ -247,6 +253,12 @@ func (s *Server) createUser(c echo.Context) error {
 		strings.TrimSpace(req.OrganisationID), req.Organisation, s.cfg.Now())
 	if err != nil {
 		return err
+	}
+	if req.Email != "" || req.Language != "" {
+		u.Email, u.Language = strings.TrimSpace(req.Email), req.Language
+		if err := s.cfg.Store.SaveUser(c.Request().Context(), &u); err != nil {
+			return err
+		}
 	}
 	resp := toUserResponse(u)
 	resp.Token = token
@@ -324,4 +336,82 @@ func (s *Server) getUser(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toUserResponse(u))
+}
+
+func languageOf(u models.User) string {
+	if u.Language == "en" {
+		return "en"
+	}
+	return "de"
+}
+
+// meRequest changes how the caller is reached.
+type meRequest struct {
+	Email    *string `json:"email" validate:"omitempty,max=254"`
+	Language *string `json:"language" validate:"omitempty,oneof=de en"`
+}
+
+// updateMe sets the caller's e-mail address ("" for none) and language.
+func (s *Server) updateMe(c echo.Context) error {
+	var req meRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	u := userOf(c)
+	if req.Email != nil {
+		e := strings.TrimSpace(*req.Email)
+		if e != "" {
+			if err := c.Validate(struct {
+				Email string `json:"email" validate:"email"`
+			}{e}); err != nil {
+				return err
+			}
+		}
+		u.Email = e
+	}
+	if req.Language != nil {
+		u.Language = *req.Language
+	}
+	if err := s.cfg.Store.SaveUser(c.Request().Context(), &u); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUserResponse(u))
+}
+
+// inbox lists the caller's notifications, unread first (cursor: the
+// position after the page).
+func (s *Server) inbox(c echo.Context) error {
+	limit, fe := pageLimit(c, 50, 200)
+	if fe != nil {
+		return invalidFields(*fe)
+	}
+	offset := 0
+	if cur := c.QueryParam("cursor"); cur != "" {
+		n, err := strconv.Atoi(cur)
+		if err != nil || n < 0 {
+			return problem(http.StatusBadRequest, "cursor must be the next_cursor of a previous page")
+		}
+		offset = n
+	}
+	items, unread, err := s.cfg.Store.Inbox(c.Request().Context(), userOf(c).ID, offset, limit+1)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = strconv.Itoa(offset + limit)
+	}
+	if items == nil {
+		items = []store.Notification{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "unread": unread, "next_cursor": next})
+}
+
+func (s *Server) readNotification(c echo.Context) error {
+	n, err := s.cfg.Store.MarkRead(c.Request().Context(), userOf(c).ID, c.Param("id"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, n)
 }

@@ -164,6 +164,14 @@ type ApplyInput struct {
 // first; their reservations are already made.
 type ApplyResult struct {
 	Promoted []string `json:"promoted,omitempty"`
+	// Notifications are the ids of the notifications the write filed that
+	// are still to be e-mailed (workflow version "notifications" sends them).
+	Notifications []string `json:"notifications,omitempty"`
+}
+
+// DeliverInput names the notifications to e-mail.
+type DeliverInput struct {
+	Notifications []string `json:"notifications"`
 }
 
 // ReserveInput reserves the grant in the programme ledger, or waitlists it.

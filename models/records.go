@@ -34,6 +34,9 @@ type User struct {
 	Organisation string `json:"organisation"`
 	// OrganisationID links the user to the registry (Organisation is its name).
 	OrganisationID string `json:"organisation_id,omitempty"`
+	// Email is where notifications are mailed ("" none); Language de or en.
+	Email    string `json:"email,omitempty"`
+	Language string `json:"language,omitempty"`
 	// TokenHash is the hash of the token a new user starts with (store.CreateUser
 	// files it in tokens); the users.token_hash column itself only holds a
 	// placeholder since tokens have their own table.

@@ -49,6 +49,7 @@ const (
 	ActivityReleaseBudget = "ReleaseBudget"
 	ActivityRecordPayment = "RecordPayment"
 	ActivityApply         = "Apply"
+	ActivityDeliver       = "Deliver"
 )
 
 // WorkflowID is the deterministic id of an application's workflow.
@@ -108,6 +109,9 @@ type application struct {
 	clockCancel workflow.CancelFunc
 	// writtenChecks: version 1 of "written-checks" (effects.go).
 	writtenChecks bool
+	// notifies: version 1 of "notifications" (effects.go): the write's
+	// notifications are e-mailed by an activity the run does not wait on.
+	notifies bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -184,6 +188,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
 	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
 	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
+	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}

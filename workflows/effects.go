@@ -100,6 +100,7 @@ func (a *application) commit(ctx workflow.Context) error {
 			return fmt.Errorf("write changes: %w", err)
 		}
 		a.tellPromoted(ctx, res.Promoted)
+		a.deliver(ctx, res.Notifications)
 	}
 	a.pend = pending{}
 	a.reservedNow = false
@@ -155,6 +156,35 @@ func (a *application) tellPromoted(ctx workflow.Context, ids []string) {
 		}
 	})
 }
+
+// versionNotifications: from version 1 of "notifications" on, the
+// notifications an action's write filed are e-mailed by a regular activity
+// (retried with backoff for about a day, then dead letters) that runs
+// beside the workflow: no action waits for it.
+const versionNotifications = "notifications"
+
+// deliver e-mails notifications in the background.
+func (a *application) deliver(ctx workflow.Context, ids []string) {
+	if !a.notifies || len(ids) == 0 {
+		return
+	}
+	a.signalling++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { a.signalling-- }()
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
+				MaximumInterval: time.Hour, MaximumAttempts: deliverAttempts},
+		})
+		if err := workflow.ExecuteActivity(actx, ActivityDeliver, models.DeliverInput{Notifications: ids}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("notifications not delivered", "error", err)
+		}
+	})
+}
+
+// deliverAttempts matches activities.DeliverAttempts (the last attempt
+// records dead letters).
+const deliverAttempts = 30
 
 // quiet waits until no handler runs and no signal is still on its way.
 func (a *application) quiet(ctx workflow.Context) error {

@@ -87,7 +87,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	fatal := make(chan error, 1)
-	w, err := newWorker(tc, st, keys, fatal)
+	w, err := newWorker(cfg, tc, st, keys, fatal)
 	if err != nil {
 		return err
 	}
@@ -125,10 +125,12 @@ Reallabor grants is running (ready in %s).
   Temporal      %s   (temporal workflow list --address %s)
   Temporal UI   %s   (payloads are encrypted; the UI decrypts them through %s)
   Data          %s
+  Mail          %s
 
 %s
 Ctrl-C stops everything.
-`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir, tokens)
+`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir,
+		mailWhere(cfg), tokens)
 	log.Info("dev ready", "http", ep.HTTP, "temporal", ep.Temporal, "ui", ep.UI, "startup", time.Since(started).Round(time.Millisecond))
 	if p.onReady != nil {
 		p.onReady(ep)
@@ -265,7 +267,7 @@ func (p *program) worker(ctx context.Context, args []string) error {
 	}
 	defer closeAll()
 	fatal := make(chan error, 1)
-	w, err := newWorker(tc, st, keys, fatal)
+	w, err := newWorker(cfg, tc, st, keys, fatal)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reallabor/internal/authz"
@@ -99,7 +100,7 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 // newWorker registers the application workflow and its activities.
 // A fatal worker error (the namespace is gone, say) is sent on fatal, so the
 // process ends instead of running on without polling.
-func newWorker(c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error) (worker.Worker, error) {
+func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error) (worker.Worker, error) {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{OnFatalError: func(err error) {
 		select {
 		case fatal <- fmt.Errorf("worker stopped: %w", err):
@@ -109,9 +110,28 @@ func newWorker(c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- 
 	if err := workflows.Register(w, keys); err != nil {
 		return nil, err
 	}
-	(&activities.Ledger{Store: st}).Register(w)
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: cfg.PublicURL}).Register(w)
 	return w, nil
 }
+
+// newMailer sends notifications over SMTP_URL; without it dev writes them
+// as .eml files into its data directory (outboxDir), serve/worker mail
+// nothing (the inbox has them).
+func newMailer(cfg config) (activities.Mailer, error) {
+	if cfg.SMTPURL != "" {
+		return activities.NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
+	}
+	if cfg.Command == "dev" {
+		return &activities.OutboxMailer{Dir: outboxDir(cfg), From: cfg.MailFrom}, nil
+	}
+	return nil, nil
+}
+
+func outboxDir(cfg config) string { return filepath.Join(cfg.DataDir, "outbox") }
 
 // keySetting is a key list from its setting or, for dev (and check of a
 // local dev), from a file in the data directory, made on dev's first start.
@@ -276,4 +296,15 @@ func grpcCompression(cfg config) client.GrpcCompression {
 		}
 	}
 	return &client.GrpcCompressionGzip{}
+}
+
+// mailWhere says where notification e-mails go.
+func mailWhere(cfg config) string {
+	if cfg.SMTPURL != "" {
+		if u, err := url.Parse(cfg.SMTPURL); err == nil {
+			return "SMTP " + u.Host
+		}
+		return "SMTP"
+	}
+	return "each one an .eml file in " + outboxDir(cfg) + " (set SMTP_URL to send)"
 }

@@ -27,6 +27,8 @@ type config struct {
 	CodecAddress      string
 	MetricsToken      string
 	MetricsAddress    string
+	// SMTPURL, MailFrom, PublicURL: notification e-mail.
+	SMTPURL, MailFrom, PublicURL string
 	// TemporalCompression is gzip, none or "" (by address).
 	TemporalCompression string
 	CodecAllowOrigin    string
@@ -75,6 +77,9 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
 	c.MetricsToken = getenv("METRICS_TOKEN")
+	c.SMTPURL = getenv("SMTP_URL")
+	c.MailFrom = envOr(getenv, "MAIL_FROM", "reallabor@localhost")
+	c.PublicURL = envOr(getenv, "PUBLIC_URL", "http://localhost:8080")
 	c.TemporalCompression = getenv("TEMPORAL_GRPC_COMPRESSION")
 	switch c.TemporalCompression {
 	case "", "gzip", "none":

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type App struct {
 	Keys *authz.Keys
 	// Codec encrypts the payloads in Temporal.
 	Codec *encryption.Codec
+	// Mail holds what the notifications mailed (unless Options.Mailer).
+	Mail *Mailbox
 	Admin User
 	// Check sees every response; Start sets it to validate the response
 	// against the OpenAPI document.
@@ -62,6 +65,29 @@ type Options struct {
 	// SuggestContinueAsNewAfter, if set, makes the server suggest
 	// continue-as-new at that history length.
 	SuggestContinueAsNewAfter int
+	// Mailer, if set, sends the notifications' e-mails (default: App.Mail).
+	Mailer activities.Mailer
+}
+
+// Mailbox keeps the mails sent, for tests to read.
+type Mailbox struct {
+	mu   sync.Mutex
+	sent []activities.Mail
+}
+
+// Send keeps the mail.
+func (m *Mailbox) Send(_ context.Context, mail activities.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, mail)
+	return nil
+}
+
+// Sent returns the mails so far.
+func (m *Mailbox) Sent() []activities.Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]activities.Mail{}, m.sent...)
 }
 
 // Start boots the product; everything stops when the test ends.
@@ -100,10 +126,15 @@ func StartWith(t testing.TB, opts Options) *App {
 	if err := workflows.Register(w, keys); err != nil {
 		t.Fatal(err)
 	}
+	mailbox := &Mailbox{}
 	if opts.Register != nil {
 		opts.Register(st, w)
 	} else {
-		(&activities.Ledger{Store: st}).Register(w)
+		var mailer activities.Mailer = mailbox
+		if opts.Mailer != nil {
+			mailer = opts.Mailer
+		}
+		(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: "http://reallabor.test"}).Register(w)
 	}
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
@@ -124,7 +155,7 @@ func StartWith(t testing.TB, opts Options) *App {
 		Name: "Buchladen Eck", LegalForm: "UG (haftungsbeschränkt)", CreatedAt: time.Now().UTC()}); err != nil {
 		t.Fatalf("register partner: %v", err)
 	}
-	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys, Codec: codec,
+	return &App{URL: hs.URL, Store: st, Temporal: tc, Keys: keys, Codec: codec, Mail: mailbox,
 		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},
 		// Every response of every integration test is held to the OpenAPI document.
 		Check: OpenAPIChecker(t, api.OpenAPI)}

@@ -20,7 +20,8 @@ func NormaliseOrganisation(s string) string {
 // Project writes one workflow event and the application's state after it.
 func (s *Store) Project(ctx context.Context, in models.ProjectInput) error {
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return project(tx, in.State, []models.Event{in.Event})
+		_, err := project(tx, in.State, []models.Event{in.Event})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("project %s #%d: %w", in.State.ID, in.Event.Seq, classifyDB(err))
@@ -51,7 +52,9 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 			}
 			out.Promoted = append(out.Promoted, res.Promoted...)
 		}
-		return project(tx, in.State, in.Events)
+		ids, err := project(tx, in.State, in.Events)
+		out.Notifications = ids
+		return err
 	})
 	if err != nil {
 		return models.ApplyResult{}, fmt.Errorf("apply %s #%d: %w", in.State.ID, in.State.Seq, classifyDB(err))
@@ -63,10 +66,10 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 // events keyed by sequence (a later write of the same sequence replaces an
 // earlier one: the workflow's is the one that counts), the application row
 // and its tranches (never moving back in sequence).
-func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) error {
+func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]string, error) {
 	stateJSON, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	app := models.ApplicationRecord{
 		ID: st.ID, ProgrammeID: st.ProgrammeID, Title: st.Proposal.Title, Status: st.Status,
@@ -85,11 +88,11 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 		Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "applications.seq <= excluded.seq"}}},
 	}).Omit("reserved_cents", "paid_cents", "granted_cents", "repaid_cents").Create(&app)
 	if res.Error != nil {
-		return fmt.Errorf("upsert application: %w", res.Error)
+		return nil, fmt.Errorf("upsert application: %w", res.Error)
 	}
 	if res.RowsAffected > 0 { // else a later state is written already
 		if err := projectGroup(tx, st); err != nil {
-			return fmt.Errorf("application organisations: %w", err)
+			return nil, fmt.Errorf("application organisations: %w", err)
 		}
 	}
 	for _, t := range st.Tranches {
@@ -105,7 +108,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 				"paid_by", "paid_at", "bank_reference", "export_batch", "seq", "updated_at"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tranches.seq <= excluded.seq"}}},
 		}).Create(&row).Error; err != nil {
-			return fmt.Errorf("upsert tranche %s: %w", t.ID, err)
+			return nil, fmt.Errorf("upsert tranche %s: %w", t.ID, err)
 		}
 	}
 	for _, e := range events {
@@ -118,10 +121,11 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) err
 			Columns:   []clause.Column{{Name: "application_id"}, {Name: "seq"}},
 			DoUpdates: clause.AssignmentColumns([]string{"kind", "from_status", "to_status", "actor_id", "actor_name", "actor_role", "detail", "at"}),
 		}).Create(&ev).Error; err != nil {
-			return fmt.Errorf("audit event: %w", err)
+			return nil, fmt.Errorf("audit event: %w", err)
 		}
 	}
-	return nil
+	// The hand-offs of these events, to the people they are for.
+	return notify(tx, st, events)
 }
 
 // projectGroup writes which organisations see the application and how

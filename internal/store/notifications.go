@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"reallabor/models"
+)
+
+// Every hand-off reaches a person: an event that asks someone to act, or
+// tells them of a decision, files one notification per recipient, in the
+// transaction that writes the event (so each recipient gets it exactly once,
+// whatever is retried). The inbox shows them; e-mail delivery
+// (activities.Notifier) reads them and marks each sent.
+
+// handOff is who an event of a kind is for, and what it expects of them.
+type handOff struct {
+	to       []audience
+	expected string
+	due      func(models.ApplicationState) *time.Time
+}
+
+type audience int
+
+const (
+	toGroup     audience = iota // applicants of the group's counting members
+	toReviewers                 // reviewers who may vote (not named in the group, no declared conflict)
+	toPending                   // those of toReviewers who have not voted this round
+	toAdmins
+	toFinance
+	toFinanceButActor // finance users other than the one who acted (four eyes)
+)
+
+func reviewDue(s models.ApplicationState) *time.Time     { return s.Deadlines.Review }
+func acceptanceDue(s models.ApplicationState) *time.Time { return s.Deadlines.Acceptance }
+func revisionDue(s models.ApplicationState) *time.Time   { return s.Deadlines.Revision }
+func interimDue(s models.ApplicationState) *time.Time    { return s.Deadlines.InterimReport }
+func finalDue(s models.ApplicationState) *time.Time      { return s.Deadlines.FinalReport }
+
+// handOffs lists every event kind that notifies, and whom.
+var handOffs = map[string]handOff{
+	"eligibility_passed":              {to: []audience{toReviewers}, expected: "review and vote", due: reviewDue},
+	"revised":                         {to: []audience{toReviewers}, expected: "review the revised proposal and vote", due: reviewDue},
+	"review_reminder":                 {to: []audience{toPending}, expected: "vote before the review deadline", due: reviewDue},
+	"review_escalated":                {to: []audience{toAdmins}, expected: "the review deadline passed: extend it or chase the board"},
+	"review_deadline_extended":        {to: []audience{toPending}, expected: "vote before the new review deadline", due: reviewDue},
+	"eligibility_failed":              {to: []audience{toGroup}},
+	"revision_requested":              {to: []audience{toGroup}, expected: "revise the proposal", due: revisionDue},
+	"revision_deadline_passed":        {to: []audience{toGroup}},
+	"approved":                        {to: []audience{toGroup}, expected: "accept the grant agreement", due: acceptanceDue},
+	"promoted_from_waitlist":          {to: []audience{toGroup}, expected: "accept the grant agreement", due: acceptanceDue},
+	"waitlisted":                      {to: []audience{toGroup}},
+	"rejected":                        {to: []audience{toGroup}},
+	"acceptance_reminder":             {to: []audience{toGroup}, expected: "accept the grant agreement", due: acceptanceDue},
+	"lapsed":                          {to: []audience{toGroup, toAdmins}},
+	"agreement_accepted":              {to: []audience{toFinance}, expected: "approve the first tranche for payment"},
+	"disbursement_approved":           {to: []audience{toFinanceButActor}, expected: "pay the approved tranche or put it in a payment file"},
+	"payment_confirmed":               {to: []audience{toGroup}},
+	"payment_failed":                  {to: []audience{toFinance}, expected: "check the payee and approve the tranche again"},
+	"payment_returned":                {to: []audience{toFinance}, expected: "check the payee and approve the tranche again"},
+	"interim_report_reminder":         {to: []audience{toGroup}, expected: "submit the interim report", due: interimDue},
+	"final_report_reminder":           {to: []audience{toGroup}, expected: "submit the final report", due: finalDue},
+	"interim_report_overdue":          {to: []audience{toGroup, toAdmins}, expected: "submit the interim report (overdue)"},
+	"final_report_overdue":            {to: []audience{toGroup, toAdmins}, expected: "submit the final report (overdue)"},
+	"interim_report_submitted":        {to: []audience{toReviewers}, expected: "assess the interim report"},
+	"final_report_submitted":          {to: []audience{toReviewers}, expected: "assess the final report"},
+	"interim_report_changes_requested": {to: []audience{toGroup}, expected: "revise the interim report"},
+	"final_report_changes_requested":  {to: []audience{toGroup}, expected: "revise the final report"},
+	"interim_report_accepted":         {to: []audience{toGroup, toFinance}, expected: "finance: approve the next tranche"},
+	"final_report_accepted":           {to: []audience{toGroup, toFinance}, expected: "finance: approve the last tranche, or book the repayment demanded"},
+	"withdrawn":                       {to: []audience{toAdmins}},
+	"cancelled":                       {to: []audience{toGroup}},
+	"closed":                          {to: []audience{toGroup}},
+}
+
+// NotifiedKinds lists the event kinds that notify (docs and tests).
+func NotifiedKinds() []string {
+	out := make([]string, 0, len(handOffs))
+	for k := range handOffs {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Notification is one hand-off to one person.
+type Notification struct {
+	ID            string     `gorm:"primaryKey" json:"id"`
+	UserID        string     `json:"-"`
+	ApplicationID string     `json:"application_id"`
+	EventSeq      int64      `json:"event_seq"`
+	Kind          string     `json:"kind"`
+	Title         string     `json:"title"`
+	Detail        string     `json:"detail,omitempty"`
+	Expected      string     `json:"expected,omitempty"`
+	DueAt         *time.Time `json:"due_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ReadAt        *time.Time `json:"read_at,omitempty"`
+	// EmailStatus: "" to send, "sent", "failed" (after the last try, with
+	// EmailError), "none" (the user has no address).
+	EmailStatus string     `json:"-"`
+	EmailError  string     `json:"-"`
+	EmailedAt   *time.Time `json:"-"`
+}
+
+// notify files the notifications of events: one per recipient, keyed by
+// application, event and user (a repeated write files none twice). It
+// returns the ids still to be e-mailed for these events (also after a
+// retried write).
+func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]string, error) {
+	var seqs []int64
+	for _, e := range events {
+		h, ok := handOffs[e.Kind]
+		if !ok {
+			continue
+		}
+		users, err := audienceOf(tx, st, e, h.to)
+		if err != nil {
+			return nil, err
+		}
+		var due *time.Time
+		if h.due != nil {
+			due = h.due(st)
+		}
+		for _, u := range users {
+			status := ""
+			if u.Email == "" {
+				status = "none"
+			}
+			n := Notification{ID: notificationID(st.ID, e.Seq, u.ID), UserID: u.ID, ApplicationID: st.ID, EventSeq: e.Seq,
+				Kind: e.Kind, Title: st.Proposal.Title, Detail: detailFor(st, e), Expected: h.expected, DueAt: due,
+				CreatedAt: e.At, EmailStatus: status}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error; err != nil {
+				return nil, fmt.Errorf("notification: %w", err)
+			}
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	if err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", st.ID, seqs).
+		Order("id").Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+func notificationID(appID string, seq int64, userID string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s", appID, seq, userID)))
+	return "ntf-" + hex.EncodeToString(sum[:12])
+}
+
+// detailFor is what the notification says beyond the event: for a revision
+// request the board's reasons (the comments of the round's votes), which
+// the applicant sees nowhere else.
+func detailFor(st models.ApplicationState, e models.Event) string {
+	if e.Kind != "revision_requested" {
+		return e.Detail
+	}
+	var reasons []string
+	for _, v := range st.Votes {
+		if v.Round == st.RevisionRound && v.Recommendation == models.RecommendRevise && strings.TrimSpace(v.Comment) != "" {
+			reasons = append(reasons, strings.TrimSpace(v.Comment))
+		}
+	}
+	if len(reasons) == 0 {
+		return e.Detail
+	}
+	return "The board's reasons: " + strings.Join(reasons, " | ")
+}
+
+// audienceOf resolves the recipients of an event: active users only.
+func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []audience) ([]models.User, error) {
+	seen := map[string]bool{}
+	var out []models.User
+	add := func(us []models.User) {
+		for _, u := range us {
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				out = append(out, u)
+			}
+		}
+	}
+	active := func() *gorm.DB { return tx.Model(&models.User{}).Where("deactivated_at IS NULL").Order("id") }
+	for _, a := range to {
+		var us []models.User
+		var err error
+		switch a {
+		case toGroup:
+			err = active().Where("role = ? AND organisation_id <> '' AND organisation_id IN (?)", models.RoleApplicant,
+				tx.Table("application_organisations").Select("organisation").
+					Where("application_id = ? AND confirmation IN ('', 'submitter', 'confirmed')", st.ID)).Find(&us).Error
+		case toReviewers, toPending:
+			err = active().Where("role = ?", models.RoleReviewer).Find(&us).Error
+			us = impartial(st, us, a == toPending)
+		case toAdmins:
+			err = active().Where("role = ?", models.RoleAdmin).Find(&us).Error
+		case toFinance, toFinanceButActor:
+			q := active().Where("role = ?", models.RoleFinance)
+			if a == toFinanceButActor {
+				q = q.Where("id <> ?", e.Actor.UserID)
+			}
+			err = q.Find(&us).Error
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recipients of %s: %w", e.Kind, err)
+		}
+		add(us)
+	}
+	return out, nil
+}
+
+// impartial keeps the reviewers who may vote on the application: none of an
+// organisation named in the group (and not declined), none who declared a
+// conflict; pending: only those who have not voted this round.
+func impartial(st models.ApplicationState, reviewers []models.User, pending bool) []models.User {
+	g := st.Proposal.Group
+	var out []models.User
+	for _, u := range reviewers {
+		if g.Registered() {
+			if m, _, ok := g.Member(u.OrganisationID); ok && m.Confirmation != models.ConfirmationDeclined {
+				continue
+			}
+		} else if g.Touches(u.Organisation) || g.Includes(u.Organisation) {
+			continue
+		}
+		skip := false
+		for _, c := range st.Conflicts {
+			skip = skip || c.ReviewerID == u.ID
+		}
+		if pending {
+			for _, v := range st.Votes {
+				skip = skip || (v.ReviewerID == u.ID && v.Round == st.RevisionRound)
+			}
+		}
+		if !skip {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Inbox lists a user's notifications: unread first, then newest first,
+// paged by offset cursor (the position in that order).
+func (s *Store) Inbox(ctx context.Context, userID string, offset, limit int) ([]Notification, int64, error) {
+	var out []Notification
+	var unread int64
+	db := s.DB.WithContext(ctx).Model(&Notification{}).Where("user_id = ?", userID)
+	if err := db.Session(&gorm.Session{}).Where("read_at IS NULL").Count(&unread).Error; err != nil {
+		return nil, 0, fmt.Errorf("inbox: %w", err)
+	}
+	if err := db.Order("CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC").
+		Offset(offset).Limit(limit).Find(&out).Error; err != nil {
+		return nil, 0, fmt.Errorf("inbox: %w", err)
+	}
+	return out, unread, nil
+}
+
+// MarkRead marks one of the user's notifications read (a notification of
+// another user is not found).
+func (s *Store) MarkRead(ctx context.Context, userID, id string, at time.Time) (Notification, error) {
+	var n Notification
+	if err := s.DB.WithContext(ctx).First(&n, "id = ? AND user_id = ?", id, userID).Error; err != nil {
+		return n, fmt.Errorf("notification %s: %w", id, translate(err))
+	}
+	if n.ReadAt == nil {
+		at = at.UTC()
+		n.ReadAt = &at
+		if err := s.DB.WithContext(ctx).Model(&Notification{}).Where("id = ?", id).Update("read_at", at).Error; err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// ToEmail loads notifications still to be e-mailed, with their users.
+func (s *Store) ToEmail(ctx context.Context, ids []string) ([]Notification, map[string]models.User, error) {
+	var ns []Notification
+	if err := s.DB.WithContext(ctx).Where("id IN ? AND email_status = ''", ids).Order("id").Find(&ns).Error; err != nil {
+		return nil, nil, err
+	}
+	users := map[string]models.User{}
+	for _, n := range ns {
+		if _, ok := users[n.UserID]; ok {
+			continue
+		}
+		u, err := s.User(ctx, n.UserID)
+		if err != nil {
+			return nil, nil, err
+		}
+		users[n.UserID] = u
+	}
+	return ns, users, nil
+}
+
+// MarkEmailed records a notification's e-mail: "sent", or "failed" with
+// why (the dead letter after the last try).
+func (s *Store) MarkEmailed(ctx context.Context, id, status, why string, at time.Time) error {
+	return s.DB.WithContext(ctx).Model(&Notification{}).Where("id = ? AND email_status = ''", id).
+		Updates(map[string]any{"email_status": status, "email_error": why, "emailed_at": at.UTC()}).Error
+}
