@@ -6,6 +6,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -26,6 +27,8 @@ type Ledger struct {
 	PublicURL string
 	// Delivered, if set, counts each mail by kind and result (metrics).
 	Delivered func(kind, result string)
+	// Webhooks sends the webhook deliveries (nil: WebhookClient(false)).
+	Webhooks *http.Client
 }
 
 // Register registers the activities under the names the workflow uses.

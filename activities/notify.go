@@ -53,7 +53,7 @@ func (l *Ledger) Deliver(ctx context.Context, in models.DeliverInput) error {
 		return err
 	}
 	last := activity.GetInfo(ctx).Attempt >= DeliverAttempts
-	var retry error
+	retry := l.deliverWebhooks(ctx, in.Webhooks, last)
 	for _, n := range ns {
 		u := users[n.UserID]
 		if u.Email == "" || l.Mailer == nil {
@@ -76,7 +76,7 @@ func (l *Ledger) Deliver(ctx context.Context, in models.DeliverInput) error {
 			}
 			l.count(n.Kind, "failed")
 		default:
-			retry = err
+			retry = errors.Join(retry, err)
 		}
 	}
 	return retry

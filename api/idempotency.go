@@ -23,7 +23,7 @@ const idempotencyHeader = "Idempotency-Key"
 func redactSecrets(route string, body []byte) string {
 	switch route {
 	case "/api/v1/users", "/api/v1/users/:id/token", "/api/v1/me/token", "/api/v1/me/tokens", "/api/v1/users/:id/tokens",
-		"/api/v1/me/tokens/:token_id/rotation":
+		"/api/v1/me/tokens/:token_id/rotation", "/api/v1/webhooks":
 	default:
 		return string(body)
 	}
@@ -32,6 +32,7 @@ func redactSecrets(route string, body []byte) string {
 		return string(body)
 	}
 	delete(m, "token")
+	delete(m, "secret")
 	out, _ := json.Marshal(m)
 	return string(out)
 }

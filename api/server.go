@@ -66,6 +66,8 @@ type Config struct {
 	// MetricsApart serves /metrics only on MetricsHandler (its own address,
 	// METRICS_ADDR), not next to the API.
 	MetricsApart bool
+	// WebhookAllowPrivate lets webhooks point at private addresses.
+	WebhookAllowPrivate bool
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the connection's address does.
 	TrustedProxies []*net.IPNet
@@ -191,6 +193,11 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 
 	v1.GET("/reconciliation", s.reconciliation, role(RoleAdmin, RoleFinance))
+
+	v1.POST("/webhooks", s.createWebhook, role(RoleAdmin))
+	v1.GET("/webhooks", s.listWebhooks, role(RoleAdmin))
+	v1.DELETE("/webhooks/:id", s.deleteWebhook, role(RoleAdmin))
+	v1.GET("/webhooks/:id/deliveries", s.listDeliveries, role(RoleAdmin))
 
 	v1.GET("/disbursements", s.listDisbursements, role(RoleFinance, RoleAdmin))
 	v1.GET("/disbursements/export", s.exportDisbursements, role(RoleFinance))

@@ -167,11 +167,14 @@ type ApplyResult struct {
 	// Notifications are the ids of the notifications the write filed that
 	// are still to be e-mailed (workflow version "notifications" sends them).
 	Notifications []string `json:"notifications,omitempty"`
+	// Webhooks are the webhook deliveries it filed that are still to send.
+	Webhooks []string `json:"webhooks,omitempty"`
 }
 
 // DeliverInput names the notifications to e-mail.
 type DeliverInput struct {
 	Notifications []string `json:"notifications"`
+	Webhooks      []string `json:"webhooks,omitempty"`
 }
 
 // ReserveInput reserves the grant in the programme ledger, or waitlists it.

@@ -100,7 +100,7 @@ func (a *application) commit(ctx workflow.Context) error {
 			return fmt.Errorf("write changes: %w", err)
 		}
 		a.tellPromoted(ctx, res.Promoted)
-		a.deliver(ctx, res.Notifications)
+		a.deliver(ctx, res.Notifications, res.Webhooks)
 	}
 	a.pend = pending{}
 	a.reservedNow = false
@@ -164,8 +164,8 @@ func (a *application) tellPromoted(ctx workflow.Context, ids []string) {
 const versionNotifications = "notifications"
 
 // deliver e-mails notifications in the background.
-func (a *application) deliver(ctx workflow.Context, ids []string) {
-	if !a.notifies || len(ids) == 0 {
+func (a *application) deliver(ctx workflow.Context, ids, hooks []string) {
+	if !a.notifies || len(ids)+len(hooks) == 0 {
 		return
 	}
 	a.signalling++
@@ -176,7 +176,7 @@ func (a *application) deliver(ctx workflow.Context, ids []string) {
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
 				MaximumInterval: time.Hour, MaximumAttempts: deliverAttempts},
 		})
-		if err := workflow.ExecuteActivity(actx, ActivityDeliver, models.DeliverInput{Notifications: ids}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(actx, ActivityDeliver, models.DeliverInput{Notifications: ids, Webhooks: hooks}).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("notifications not delivered", "error", err)
 		}
 	})

@@ -194,7 +194,7 @@ func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, 
 func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys) api.Config {
 	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
-		MetricsApart: cfg.MetricsAddress != ""}
+		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate}
 }
 
 // connect opens the database and dials Temporal (both retried for a bounded

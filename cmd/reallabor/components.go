@@ -114,7 +114,8 @@ func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, f
 	if err != nil {
 		return nil, err
 	}
-	(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: cfg.PublicURL}).Register(w)
+	(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: cfg.PublicURL,
+		Webhooks: activities.WebhookClient(cfg.WebhookAllowPrivate)}).Register(w)
 	return w, nil
 }
 

@@ -29,6 +29,8 @@ type config struct {
 	MetricsAddress    string
 	// SMTPURL, MailFrom, PublicURL: notification e-mail.
 	SMTPURL, MailFrom, PublicURL string
+	// WebhookAllowPrivate lets webhooks reach private addresses.
+	WebhookAllowPrivate bool
 	// TemporalCompression is gzip, none or "" (by address).
 	TemporalCompression string
 	CodecAllowOrigin    string
@@ -78,6 +80,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
 	c.MetricsToken = getenv("METRICS_TOKEN")
 	c.SMTPURL = getenv("SMTP_URL")
+	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	c.MailFrom = envOr(getenv, "MAIL_FROM", "reallabor@localhost")
 	c.PublicURL = envOr(getenv, "PUBLIC_URL", "http://localhost:8080")
 	c.TemporalCompression = getenv("TEMPORAL_GRPC_COMPRESSION")

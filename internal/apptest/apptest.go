@@ -134,13 +134,16 @@ func StartWith(t testing.TB, opts Options) *App {
 		if opts.Mailer != nil {
 			mailer = opts.Mailer
 		}
-		(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: "http://reallabor.test"}).Register(w)
+		// Test receivers listen on this host: private addresses allowed.
+		(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: "http://reallabor.test",
+			Webhooks: activities.WebhookClient(true)}).Register(w)
 	}
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys})
+	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys,
+		WebhookAllowPrivate: true})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	token, hash := api.NewToken()

@@ -82,6 +82,21 @@ func (s *Server) Namespace() string { return s.namespace }
 
 // Start builds and starts the server; it returns once the frontend accepts calls.
 func Start(opts Options) (*Server, error) {
+	// The server's other ports (membership, HTTP API) are picked free, then
+	// bound: another process can take one in between. Picked ports are
+	// picked again.
+	for attempt := 1; ; attempt++ {
+		s, err := start(opts)
+		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+		if _, port, perr := splitHostPort(opts.FrontendAddress); perr != nil || (port != 0 && opts.FrontendAddress != "") {
+			return s, err
+		}
+	}
+}
+
+func start(opts Options) (*Server, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}

@@ -53,7 +53,11 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 			out.Promoted = append(out.Promoted, res.Promoted...)
 		}
 		ids, err := project(tx, in.State, in.Events)
+		if err != nil {
+			return err
+		}
 		out.Notifications = ids
+		out.Webhooks, err = fileDeliveries(tx, in.State, in.Events)
 		return err
 	})
 	if err != nil {
