@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"os"
@@ -87,7 +88,8 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	fatal := make(chan error, 1)
-	w, err := newWorker(cfg, tc, st, keys, fatal)
+	reg := prometheus.NewRegistry()
+	w, err := newWorker(cfg, tc, st, keys, fatal, reg)
 	if err != nil {
 		return err
 	}
@@ -113,7 +115,9 @@ func (p *program) dev(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := api.New(apiConfig(cfg, st, tc, log, keys))
+	acfg := apiConfig(cfg, st, tc, log, keys)
+	acfg.Registry = reg // the worker counts its notifications there too
+	srv := api.New(acfg)
 	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
 		return err
 	}
@@ -267,7 +271,7 @@ func (p *program) worker(ctx context.Context, args []string) error {
 	}
 	defer closeAll()
 	fatal := make(chan error, 1)
-	w, err := newWorker(cfg, tc, st, keys, fatal)
+	w, err := newWorker(cfg, tc, st, keys, fatal, nil)
 	if err != nil {
 		return err
 	}
@@ -426,8 +430,13 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
 		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
 	} {
-		_, token, err := api.NewUser(ctx, st, "", u.name, u.role, "", u.org, time.Now())
+		usr, token, err := api.NewUser(ctx, st, "", u.name, u.role, "", u.org, time.Now())
 		if err != nil {
+			return "", err
+		}
+		// A demo address, so dev's outbox shows each hand-off's mail.
+		usr.Email = strings.ToLower(strings.Fields(u.name)[0]) + "@demo.reallabor.test"
+		if err := st.SaveUser(ctx, &usr); err != nil {
 			return "", err
 		}
 		fmt.Fprintf(&b, "  %-9s %-15s %-18s %s\n", u.role, u.name, u.org, token)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -100,7 +101,9 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 // newWorker registers the application workflow and its activities.
 // A fatal worker error (the namespace is gone, say) is sent on fatal, so the
 // process ends instead of running on without polling.
-func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error) (worker.Worker, error) {
+//
+// reg, if set, receives reallabor_notifications_total{kind,channel,result}.
+func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error, reg prometheus.Registerer) (worker.Worker, error) {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{OnFatalError: func(err error) {
 		select {
 		case fatal <- fmt.Errorf("worker stopped: %w", err):
@@ -114,8 +117,23 @@ func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, f
 	if err != nil {
 		return nil, err
 	}
-	(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: cfg.PublicURL,
-		Webhooks: activities.WebhookClient(cfg.WebhookAllowPrivate)}).Register(w)
+	l := &activities.Ledger{Store: st, Mailer: mailer, PublicURL: cfg.PublicURL,
+		Webhooks: activities.WebhookClient(cfg.WebhookAllowPrivate)}
+	if reg != nil {
+		sent := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reallabor_notifications_total",
+			Help: "Notifications delivered or failed, by event kind and channel (email, webhook)."}, []string{"kind", "channel", "result"})
+		if err := reg.Register(sent); err != nil {
+			return nil, err
+		}
+		l.Delivered = func(kind, result string) {
+			channel := "email"
+			if k, ok := strings.CutPrefix(kind, "webhook:"); ok {
+				kind, channel = k, "webhook"
+			}
+			sent.WithLabelValues(kind, channel, result).Inc()
+		}
+	}
+	l.Register(w)
 	return w, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +133,12 @@ func TestDevSubmitAndSurviveRestart(t *testing.T) {
 		"name": "Anna", "role": "applicant", "organisation": "Cafe Mitte"}, &applicant); code != http.StatusCreated {
 		t.Fatalf("POST /users = %d, want 201", code)
 	}
+	// A board member with an address: dev without SMTP_URL writes the mail
+	// of the new application into its outbox.
+	if code := call(t, base, "POST", "/api/v1/users", adminToken, map[string]any{
+		"name": "Rolf", "role": "reviewer", "organisation": "IHK", "email": "rolf@ihk.test"}, nil); code != http.StatusCreated {
+		t.Fatalf("POST /users (reviewer) = %d, want 201", code)
+	}
 	var app struct {
 		ID     string
 		Status string
@@ -154,6 +162,28 @@ func TestDevSubmitAndSurviveRestart(t *testing.T) {
 	}
 	if len(got.Next) == 0 || got.Next[0].Action != "review" {
 		t.Errorf("next = %+v, want review by the steering board first", got.Next)
+	}
+	// (The demo board members seeded at start have addresses too.)
+	var rolfs string
+	for deadline := time.Now().Add(15 * time.Second); rolfs == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		eml, _ := filepath.Glob(filepath.Join(dataDir, "outbox", "*.eml"))
+		for _, f := range eml {
+			if raw, _ := os.ReadFile(f); strings.Contains(string(raw), "To: <rolf@ihk.test>") {
+				rolfs = string(raw)
+			}
+		}
+	}
+	if !strings.Contains(rolfs, "Neuer Antrag zur Begutachtung") {
+		t.Fatalf("no mail to the board member in the outbox, or not the German invitation to review:\n%s", rolfs)
+	}
+	resp, err := http.Get("http://" + base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `reallabor_notifications_total{channel="email",kind="eligibility_passed",result="sent"}`) {
+		t.Errorf("metrics lack the mail sent")
 	}
 	t.Logf("dev stopped in %s", d.stop(t))
 
