@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -174,20 +176,22 @@ type createUserRequest struct {
 }
 
 type userResponse struct {
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	Role           string `json:"role"`
-	Organisation   string `json:"organisation"`
-	OrganisationID string `json:"organisation_id,omitempty"`
-	Email          string `json:"email,omitempty"`
-	Language       string `json:"language"`
-	Active         bool   `json:"active"`
-	Token          string `json:"token,omitempty"`
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Role           string   `json:"role"`
+	Organisation   string   `json:"organisation"`
+	OrganisationID string   `json:"organisation_id,omitempty"`
+	Email          string   `json:"email,omitempty"`
+	Language       string   `json:"language"`
+	EmailMuted     []string `json:"email_muted"`
+	Active         bool     `json:"active"`
+	Token          string   `json:"token,omitempty"`
 }
 
 func toUserResponse(u models.User) userResponse {
 	return userResponse{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation,
-		OrganisationID: u.OrganisationID, Email: u.Email, Language: languageOf(u), Active: u.DeactivatedAt == nil}
+		OrganisationID: u.OrganisationID, Email: u.Email, Language: languageOf(u),
+		EmailMuted: mutedOf(u), Active: u.DeactivatedAt == nil}
 }
 
 // setActive deactivates or reactivates a user (admin). An admin cannot
@@ -349,6 +353,15 @@ func languageOf(u models.User) string {
 type meRequest struct {
 	Email    *string `json:"email" validate:"omitempty,max=254"`
 	Language *string `json:"language" validate:"omitempty,oneof=de en"`
+	// EmailMuted are the event kinds to send no mail for (the inbox keeps them).
+	EmailMuted *[]string `json:"email_muted" validate:"omitempty,max=100,dive,max=100"`
+}
+
+func mutedOf(u models.User) []string {
+	if u.EmailMuted == "" {
+		return []string{}
+	}
+	return strings.Split(u.EmailMuted, ",")
 }
 
 // updateMe sets the caller's e-mail address ("" for none) and language.
@@ -371,6 +384,15 @@ func (s *Server) updateMe(c echo.Context) error {
 	}
 	if req.Language != nil {
 		u.Language = *req.Language
+	}
+	if req.EmailMuted != nil {
+		known := store.NotifiedKinds()
+		for i, k := range *req.EmailMuted {
+			if !slices.Contains(known, k) {
+				return invalidFields(models.FieldError{Field: fmt.Sprintf("email_muted[%d]", i), Message: "is not a notified event kind"})
+			}
+		}
+		u.EmailMuted = strings.Join(*req.EmailMuted, ",")
 	}
 	if err := s.cfg.Store.SaveUser(c.Request().Context(), &u); err != nil {
 		return err

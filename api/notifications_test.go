@@ -207,15 +207,20 @@ func TestHandOffsReachPeople(t *testing.T) {
 	}
 	// Anna changes her address; a bad one is refused.
 	app.Must(t, http.StatusOK, "PATCH", "/api/v1/me", anna, map[string]any{"email": "anna@new.test", "language": "de"})
-	for _, bad := range []map[string]any{{"email": "not an address"}, {"language": "fr"}, {"email": "a@b.test\r\nBcc: x@y.test"}} {
+	app.Must(t, http.StatusOK, "PATCH", "/api/v1/me", anna, map[string]any{"email_muted": []string{"payment_confirmed"}})
+	for _, bad := range []map[string]any{{"email": "not an address"}, {"language": "fr"}, {"email": "a@b.test\r\nBcc: x@y.test"},
+		{"email_muted": []string{"everything"}}, {"email_muted": "payment_confirmed"}} {
 		if r := app.Do(t, "PATCH", "/api/v1/me", anna, bad); r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("PATCH /me %v = %d, want 422", bad, r.Status)
 		}
 	}
 	record(t, app, st.ID, "notifications")
-	var me struct{ Email, Language string }
+	var me struct {
+		Email, Language string
+		Muted           []string `json:"email_muted"`
+	}
 	app.Must(t, http.StatusOK, "GET", "/api/v1/me", anna, nil).JSON(t, &me)
-	if me.Email != "anna@new.test" || me.Language != "de" {
+	if me.Email != "anna@new.test" || me.Language != "de" || len(me.Muted) != 1 {
 		t.Errorf("after the refused changes: %+v, want anna@new.test, de", me)
 	}
 }

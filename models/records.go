@@ -37,6 +37,8 @@ type User struct {
 	// Email is where notifications are mailed ("" none); Language de or en.
 	Email    string `json:"email,omitempty"`
 	Language string `json:"language,omitempty"`
+	// EmailMuted lists (comma-separated) the event kinds it wants no mail for.
+	EmailMuted string `json:"-"`
 	// TokenHash is the hash of the token a new user starts with (store.CreateUser
 	// files it in tokens); the users.token_hash column itself only holds a
 	// placeholder since tokens have their own table.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,8 @@ type Notification struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	ReadAt        *time.Time `json:"read_at,omitempty"`
 	// EmailStatus: "" to send, "sent", "failed" (after the last try, with
-	// EmailError), "none" (the user has no address).
+	// EmailError), "none" (the user has no address), "muted" (the user wants
+	// no mail of this kind).
 	EmailStatus string     `json:"-"`
 	EmailError  string     `json:"-"`
 	EmailedAt   *time.Time `json:"-"`
@@ -132,6 +134,8 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 			status := ""
 			if u.Email == "" {
 				status = "none"
+			} else if slices.Contains(strings.Split(u.EmailMuted, ","), e.Kind) {
+				status = "muted"
 			}
 			n := Notification{ID: notificationID(st.ID, e.Seq, u.ID), UserID: u.ID, ApplicationID: st.ID, EventSeq: e.Seq,
 				Kind: e.Kind, Title: st.Proposal.Title, Detail: detailFor(st, e), Expected: h.expected, DueAt: due,
