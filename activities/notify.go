@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 
 // Mail is one e-mail to one person.
 type Mail struct {
-	To, Subject, Text string
+	To, Subject, Text, HTML string
 	// MessageID is the notification's: a mail sent twice (a crash between
 	// sending and recording it) carries the same id, so mail clients show it
 	// once.
@@ -88,6 +89,19 @@ func (l *Ledger) count(kind, result string) {
 	}
 }
 
+// htmlTemplate is the HTML alternative of the same mail (html/template
+// escapes every value).
+var htmlTemplate = htmltemplate.Must(htmltemplate.New("mail").Parse(`<!DOCTYPE html>
+<html lang="{{.Lang}}"><body style="font-family: sans-serif">
+<p>{{.Greeting}}</p>
+<p><strong>{{.What}}</strong>: {{.Title}}</p>
+{{if .Detail}}<p>{{.Detail}}</p>{{end}}
+{{if .Expected}}<p>{{.ExpectedLabel}}: {{.Expected}}{{if .Due}} ({{.ByLabel}} {{.Due}}){{end}}</p>{{end}}
+<p><a href="{{.Link}}">{{.Link}}</a></p>
+<p style="color: #666">Reallabor grants</p>
+</body></html>
+`))
+
 var mailTemplate = template.Must(template.New("mail").Parse(`{{.Greeting}}
 
 {{.What}}: {{.Title}}
@@ -110,7 +124,7 @@ func render(n store.Notification, u models.User, publicURL string) Mail {
 		lang = "en"
 	}
 	what := kindText(n.Kind, lang)
-	data := map[string]string{"Title": n.Title, "Detail": n.Detail, "Expected": n.Expected, "What": what,
+	data := map[string]string{"Lang": lang, "Title": n.Title, "Detail": n.Detail, "Expected": n.Expected, "What": what,
 		"Link": strings.TrimRight(publicURL, "/") + "/api/v1/applications/" + n.ApplicationID}
 	if lang == "de" {
 		data["Greeting"], data["ExpectedLabel"], data["ByLabel"] = "Guten Tag "+u.Name+",", "Erwartet", "bis"
@@ -120,9 +134,10 @@ func render(n store.Notification, u models.User, publicURL string) Mail {
 	if n.DueAt != nil {
 		data["Due"] = n.DueAt.UTC().Format("2006-01-02")
 	}
-	var b bytes.Buffer
+	var b, h bytes.Buffer
 	_ = mailTemplate.Execute(&b, data)
-	return Mail{To: u.Email, Subject: "[Reallabor] " + what + ": " + n.Title, Text: b.String(), MessageID: n.ID}
+	_ = htmlTemplate.Execute(&h, data)
+	return Mail{To: u.Email, Subject: "[Reallabor] " + what + ": " + n.Title, Text: b.String(), HTML: h.String(), MessageID: n.ID}
 }
 
 // kindTexts names each notified event in German and English.
@@ -229,6 +244,9 @@ func message(from string, m Mail) (*mail.Msg, error) {
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(m.MessageID + "@reallabor")
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	}
 	return msg, nil
 }
 
