@@ -42,7 +42,7 @@ type App struct {
 	// Codec encrypts the payloads in Temporal.
 	Codec *encryption.Codec
 	// Mail holds what the notifications mailed (unless Options.Mailer).
-	Mail *Mailbox
+	Mail  *Mailbox
 	Admin User
 	// Check sees every response; Start sets it to validate the response
 	// against the OpenAPI document.

@@ -34,7 +34,7 @@ func TestNotificationRecipients(t *testing.T) {
 			EmailMuted: "payment_confirmed"}, // wants no mail of payments (the inbox has them)
 		{ID: "bernd", Role: models.RoleApplicant, OrganisationID: orgs["Buchladen Eck"]}, // invited partner
 		{ID: "rita", Role: models.RoleReviewer, OrganisationID: orgs["Stadtwerke"]},
-		{ID: "ida", Role: models.RoleReviewer, OrganisationID: orgs["IHK"]},              // voted this round
+		{ID: "ida", Role: models.RoleReviewer, OrganisationID: orgs["IHK"]},               // voted this round
 		{ID: "hanna", Role: models.RoleReviewer, OrganisationID: orgs["Handwerkskammer"]}, // declared a conflict
 		{ID: "eck", Role: models.RoleReviewer, OrganisationID: orgs["Buchladen Eck"]},     // of a named company
 		{ID: "old", Role: models.RoleReviewer, OrganisationID: orgs["Stadtwerke"], DeactivatedAt: &gone},
