@@ -125,6 +125,8 @@ type Next struct {
 	Action string     `json:"action"`
 	From   Role       `json:"from"`
 	By     *time.Time `json:"by,omitempty"`
+	// Yours marks what is expected of the viewer (set when read, not stored).
+	Yours bool `json:"yours,omitempty"`
 }
 
 // Event is one transition or action in the audit trail.

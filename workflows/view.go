@@ -16,6 +16,7 @@ func View(s models.ApplicationState, viewer models.Actor) models.ApplicationStat
 		}
 	}
 	out := s
+	out.Next = NextFor(s, viewer)
 	out.Votes = nil
 	out.Conflicts = nil
 	switch viewer.Role {
@@ -109,4 +110,28 @@ func finalReportOpen(s models.ApplicationState) bool {
 		}
 	}
 	return true
+}
+
+// NextFor is what is expected next as the viewer reads it: its own steps
+// first and marked, then what others are to do, each by when. It also lists
+// a final report that fell overdue while the interim one is still out (the
+// recorded list, NextSteps, names only the interim one; it stays as it was
+// written, so earlier histories recompute alike).
+func NextFor(s models.ApplicationState, viewer models.Actor) []models.Next {
+	steps := append([]models.Next{}, NextSteps(s)...)
+	d := s.Deadlines
+	if s.Status == models.StatusActive && d.InterimReport != nil && !reportIn(s, models.ReportInterim) &&
+		d.FinalReport != nil && !reportIn(s, models.ReportFinal) && s.Settlement == nil && s.Reminders.FinalOverdue {
+		steps = append(steps, models.Next{Action: "submit_final_report", From: models.RoleApplicant, By: d.FinalReport})
+	}
+	var mine, others []models.Next
+	for _, n := range steps {
+		if n.From == viewer.Role && viewer.Role != "" {
+			n.Yours = true
+			mine = append(mine, n)
+		} else {
+			others = append(others, n)
+		}
+	}
+	return append(append([]models.Next{}, mine...), others...)
 }
