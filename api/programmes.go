@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reallabor/internal/store"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"reallabor/models"
+	"reallabor/workflows"
 )
 
 type criterionDTO struct {
@@ -260,6 +262,50 @@ func (s *Server) getLedger(c echo.Context) error {
 	p, err := s.cfg.Store.Ledger(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, toLedger(p))
+}
+
+type budgetRequest struct {
+	ChangeCents int64  `json:"change_cents" validate:"required,min=-100000000000000,max=100000000000000"`
+	Reason      string `json:"reason" validate:"required,max=2000" text:"multiline"`
+}
+
+// changeBudget tops the programme's budget up or cuts it (admin), never
+// below what is reserved + paid; a journal entry with actor and reason.
+// Money added promotes waitlisted applications. The Idempotency-Key (or,
+// without one, the request itself) keys the change: a retry applies once.
+func (s *Server) changeBudget(c echo.Context) error {
+	var req budgetRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return invalidFields(models.FieldError{Field: "reason", Message: "is required"})
+	}
+	key := keyedID(c, "budget")
+	if key == "" {
+		key = newID()
+	}
+	ctx := c.Request().Context()
+	p, promoted, _, err := s.cfg.Store.ChangeBudget(ctx, c.Param("id"), key, req.ChangeCents, userOf(c).ID,
+		strings.TrimSpace(req.Reason), s.cfg.Now())
+	if errors.Is(err, store.ErrBelowCommitted) {
+		l, lerr := s.cfg.Store.Ledger(ctx, c.Param("id"))
+		if lerr != nil {
+			return lerr
+		}
+		return problem(http.StatusConflict, fmt.Sprintf("the budget would be %d cents, below the %d reserved and paid",
+			l.BudgetCents+req.ChangeCents, l.ReservedCents+l.PaidCents))
+	}
+	if err != nil {
+		return err
+	}
+	for _, id := range promoted {
+		// A lost signal is healed by the waitlisted application's own check.
+		if err := s.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPromoted, models.PromotedSignal{}); err != nil {
+			s.log.Warn("could not tell a promoted application", "application", id, "error", err)
+		}
 	}
 	return c.JSON(http.StatusOK, toLedger(p))
 }

@@ -21,8 +21,8 @@ var AuditKinds = map[string]struct {
 			created_at, updated_at FROM applications WHERE programme_id = ? AND created_at >= ? AND created_at < ? ORDER BY id`,
 	},
 	"journal": {
-		header: []string{"entry_id", "application_id", "kind", "amount_cents", "at"},
-		query: `SELECT id, application_id, kind, amount_cents, at FROM ledger_entries
+		header: []string{"entry_id", "application_id", "kind", "amount_cents", "at", "actor_id", "reason"},
+		query: `SELECT id, application_id, kind, amount_cents, at, actor_id, reason FROM ledger_entries
 			WHERE programme_id = ? AND at >= ? AND at < ? ORDER BY at, id`,
 	},
 	"history": {

@@ -28,9 +28,60 @@ type ledgerEntry struct {
 	Kind          string
 	AmountCents   int64
 	At            time.Time
+	// ActorID and Reason: who changed the budget, and why.
+	ActorID, Reason string
 }
 
 func (ledgerEntry) TableName() string { return "ledger_entries" }
+
+// EntryBudget is a change of a programme's budget (the amount signed).
+const EntryBudget = "budget"
+
+// ErrBelowCommitted: a budget cut would leave less than is reserved + paid.
+var ErrBelowCommitted = fmt.Errorf("the budget would fall below what is reserved and paid: %w", models.ErrConflict)
+
+// ChangeBudget tops a programme's budget up or cuts it (never below what
+// is reserved + paid), as a journal entry with actor and reason, keyed by
+// key (the same change twice applies once). Money freed promotes waitlisted
+// applications, whose ids it returns for the caller to tell them.
+func (s *Store) ChangeBudget(ctx context.Context, programmeID, key string, deltaCents int64, actorID, reason string,
+	at time.Time) (models.Programme, []string, bool, error) {
+	var (
+		p        models.Programme
+		promoted []string
+		applied  bool
+	)
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockProgramme(tx, programmeID); err != nil {
+			return err
+		}
+		if err := tx.First(&p, "id = ?", programmeID).Error; err != nil {
+			return translate(err)
+		}
+		fresh, err := insertEntry(tx, ledgerEntry{ID: "budget:" + programmeID + ":" + key, ProgrammeID: programmeID,
+			Kind: EntryBudget, AmountCents: deltaCents, At: at.UTC(), ActorID: actorID, Reason: reason})
+		if err != nil || !fresh {
+			return err
+		}
+		if p.BudgetCents+deltaCents < p.ReservedCents+p.PaidCents || p.BudgetCents+deltaCents <= 0 {
+			return ErrBelowCommitted
+		}
+		if err := tx.Exec("UPDATE programmes SET budget_cents = budget_cents + ? WHERE id = ?", deltaCents, programmeID).Error; err != nil {
+			return err
+		}
+		applied = true
+		if deltaCents > 0 {
+			if promoted, err = s.promote(tx, programmeID, at); err != nil {
+				return err
+			}
+		}
+		return tx.First(&p, "id = ?", programmeID).Error
+	})
+	if err != nil {
+		return p, nil, false, fmt.Errorf("change budget of %s: %w", programmeID, classifyDB(err))
+	}
+	return p, promoted, applied, nil
+}
 
 type waitlistEntry struct {
 	ApplicationID string `gorm:"primaryKey"`
