@@ -418,12 +418,7 @@ func (s *Server) recordRepayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range promoted {
-		// A lost signal is healed by the waitlisted application's daily check.
-		if err := s.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPromoted, models.PromotedSignal{}); err != nil {
-			s.log.Warn("could not tell a promoted application", "application", id, "error", err)
-		}
-	}
+	s.tellPromoted(ctx, promoted)
 	return c.JSON(http.StatusCreated, RepaymentResponse{ApplicationID: app.ID, RepaymentCents: app.RepaymentCents,
 		RepaidCents: app.RepaidCents, OutstandingCents: app.RepaymentCents - app.RepaidCents, Currency: "EUR"})
 }
@@ -455,4 +450,15 @@ func pageLimit(c echo.Context, def, max int) (int, *models.FieldError) {
 		return 0, &models.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", max)}
 	}
 	return n, nil
+}
+
+// tellPromoted signals applications the ledger promoted from the waitlist
+// (money came back to the fund); a lost signal is healed by the waitlisted
+// application's own check.
+func (s *Server) tellPromoted(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		if err := s.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPromoted, models.PromotedSignal{}); err != nil {
+			s.log.Warn("could not tell a promoted application", "application", id, "error", err)
+		}
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"reallabor/models"
-	"reallabor/workflows"
 )
 
 type criterionDTO struct {
@@ -301,11 +300,6 @@ func (s *Server) changeBudget(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range promoted {
-		// A lost signal is healed by the waitlisted application's own check.
-		if err := s.cfg.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPromoted, models.PromotedSignal{}); err != nil {
-			s.log.Warn("could not tell a promoted application", "application", id, "error", err)
-		}
-	}
+	s.tellPromoted(ctx, promoted)
 	return c.JSON(http.StatusOK, toLedger(p))
 }
