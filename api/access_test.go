@@ -441,6 +441,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"GET /api/v1/programmes/:id", "", v1 + "/programmes/" + f.prog, nil, cells{200, 200, 200, 200, 200, 401, 401}},
 		{"GET /api/v1/programmes/:id", "unknown", v1 + "/programmes/" + unk, nil, cells{404, 404, 404, 404, 404, 401, 401}},
 		{"GET /api/v1/programmes/:id/ledger", "", v1 + "/programmes/" + f.prog + "/ledger", nil, cells{200, 403, 403, 403, 200, 401, 401}},
+		{"PATCH /api/v1/programmes/:id", "", v1 + "/programmes/" + f.prog, map[string]any{"review_deadline_days": 30},
+			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"POST /api/v1/programmes/:id/budget", "", v1 + "/programmes/" + f.prog + "/budget", map[string]any{"change_cents": 1000, "reason": "matrix"},
 			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"GET /api/v1/programmes/:id/audit", "", v1 + "/programmes/" + f.prog + "/audit?kind=journal", nil, cells{200, 403, 403, 403, 200, 401, 401}},

@@ -160,8 +160,12 @@ func fieldErrors(ve validator.ValidationErrors) []models.FieldError {
 // jsonPath is a field path as clients know it: embedded request parts
 // (proposalDTO inside createApplicationRequest) have no JSON name of their own.
 func jsonPath(path string) string {
-	return strings.ReplaceAll(path, "proposalDTO.", "")
+	return embeddedDTOs.Replace(path)
 }
+
+// embeddedDTOs are the request structs embedded in others (their fields
+// are the outer object's in JSON): their names leave the paths.
+var embeddedDTOs = strings.NewReplacer("proposalDTO.", "", "ruleChanges.", "")
 
 func validationMessage(fe validator.FieldError) string {
 	switch fe.Tag() {

@@ -29,8 +29,17 @@ type trancheDTO struct {
 
 // createProgrammeRequest carries the rules; what is left out gets defaults.
 type createProgrammeRequest struct {
-	Name                   string         `json:"name" validate:"required,max=200"`
-	BudgetCents            int64          `json:"budget_cents" validate:"required,gt=0,max=100000000000000"`
+	Name        string `json:"name" validate:"required,max=200"`
+	BudgetCents int64  `json:"budget_cents" validate:"required,gt=0,max=100000000000000"`
+	ruleChanges
+	DebtorName string `json:"debtor_name" validate:"max=70"`
+	DebtorIBAN string `json:"debtor_iban" validate:"max=42"`
+	DebtorBIC  string `json:"debtor_bic" validate:"max=11"`
+}
+
+// ruleChanges are the rules a request sets; what it leaves out stays (the
+// defaults for a new programme, the current rules for an edit).
+type ruleChanges struct {
 	MaxGrantCents          *int64         `json:"max_grant_cents" validate:"omitempty,gt=0"`
 	FundingRatePercent     *int           `json:"funding_rate_percent" validate:"omitempty,min=1,max=100"`
 	ReviewersRequired      *int           `json:"reviewers_required" validate:"omitempty,min=1,max=50"`
@@ -46,9 +55,6 @@ type createProgrammeRequest struct {
 	FinalReportAfterDays   *int           `json:"final_report_after_days" validate:"omitempty,min=1,max=365"`
 	ReminderDays           *int           `json:"reminder_days" validate:"omitempty,min=1,max=60"`
 	TranchePlan            []trancheDTO   `json:"tranche_plan" validate:"omitempty,max=10,dive"`
-	DebtorName             string         `json:"debtor_name" validate:"max=70"`
-	DebtorIBAN             string         `json:"debtor_iban" validate:"max=42"`
-	DebtorBIC              string         `json:"debtor_bic" validate:"max=11"`
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
@@ -57,14 +63,20 @@ func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 func (r createProgrammeRequest) rules() models.Rules {
 	out := models.DefaultRules()
 	out.BudgetCents = r.BudgetCents
+	out = r.applyTo(out)
+	if out.MaxGrantCents > out.BudgetCents && r.MaxGrantCents == nil {
+		out.MaxGrantCents = out.BudgetCents
+	}
+	return out
+}
+
+// applyTo sets the changed rules on out.
+func (r ruleChanges) applyTo(out models.Rules) models.Rules {
 	if r.MaxGrantCents != nil {
 		out.MaxGrantCents = *r.MaxGrantCents
 	}
 	if r.MaxOpenPerApplicant != nil {
 		out.MaxOpenPerApplicant = *r.MaxOpenPerApplicant
-	}
-	if out.MaxGrantCents > out.BudgetCents && r.MaxGrantCents == nil {
-		out.MaxGrantCents = out.BudgetCents
 	}
 	setInt := func(dst *int, v *int) {
 		if v != nil {
@@ -302,4 +314,47 @@ func (s *Server) changeBudget(c echo.Context) error {
 	}
 	s.tellPromoted(ctx, promoted)
 	return c.JSON(http.StatusOK, toLedger(p))
+}
+
+type editProgrammeRequest struct {
+	Name *string `json:"name" validate:"omitempty,max=200"`
+	ruleChanges
+}
+
+// editProgramme changes a programme's name or rules (admin). New rules
+// apply to applications submitted afterwards; running ones keep the rules
+// they started with (each workflow carries its own). The budget changes
+// through POST /programmes/{id}/budget.
+func (s *Server) editProgramme(c echo.Context) error {
+	var req editProgrammeRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.cfg.Store.Programme(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var rules models.Rules
+	if err := json.Unmarshal([]byte(p.RulesJSON), &rules); err != nil {
+		return fmt.Errorf("programme %s rules: %w", p.ID, err)
+	}
+	rules = req.applyTo(rules)
+	rules.BudgetCents = p.BudgetCents
+	fields := rules.Validate()
+	name := p.Name
+	if req.Name != nil {
+		if name = strings.TrimSpace(*req.Name); name == "" {
+			fields = append(fields, models.FieldError{Field: "name", Message: "must not be blank"})
+		}
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	raw, _ := json.Marshal(rules)
+	if err := s.cfg.Store.EditProgramme(ctx, p.ID, name, string(raw)); err != nil {
+		return err
+	}
+	p.Name, p.RulesJSON = name, string(raw)
+	return c.JSON(http.StatusOK, toProgrammeResponse(p))
 }

@@ -174,6 +174,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/programmes", s.createProgramme, role(RoleAdmin))
 	v1.GET("/programmes", s.listProgrammes)
 	v1.GET("/programmes/:id", s.getProgramme)
+	v1.PATCH("/programmes/:id", s.editProgramme, role(RoleAdmin))
 	v1.GET("/programmes/:id/ledger", s.getLedger, role(RoleAdmin, RoleFinance))
 	v1.POST("/programmes/:id/budget", s.changeBudget, role(RoleAdmin))
 	v1.GET("/programmes/:id/audit", s.auditExport, role(RoleAdmin, RoleFinance))

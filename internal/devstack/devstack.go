@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -86,7 +87,7 @@ func Start(opts Options) (*Server, error) {
 	// bound: another process can take one in between. Picked ports are
 	// picked again.
 	for attempt := 1; ; attempt++ {
-		s, err := start(opts)
+		s, err := startRecovered(opts)
 		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
 			return s, err
 		}
@@ -94,6 +95,18 @@ func Start(opts Options) (*Server, error) {
 			return s, err
 		}
 	}
+}
+
+// startRecovered is start; the server library panics (instead of failing)
+// when a listener it was to get could not be bound, which is reported as
+// the port being in use.
+func startRecovered(opts Options) (s *Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("temporal server start panicked (a port taken meanwhile: address already in use?): %v", r)
+		}
+	}()
+	return start(opts)
 }
 
 func start(opts Options) (*Server, error) {
@@ -329,7 +342,17 @@ func checkPortFree(host string, port int) error {
 
 // freePort asks the kernel for a free port. The small race until the server
 // binds it is acceptable for a dev server and tests.
+// freePort finds a port nothing listens on, picked at random below the
+// kernel's ephemeral range (32768 and up on Linux), where outgoing
+// connections and other ":0" listeners take theirs: between picking it and
+// the server binding it, nobody else is likely to take it.
 func freePort(host string) (int, error) {
+	for range 50 {
+		port := 20000 + rand.IntN(12000)
+		if checkPortFree(host, port) == nil {
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port on %s: %w", host, err)

@@ -525,3 +525,17 @@ func (s *Store) ExportBatches(ctx context.Context, programmeID string) ([]Export
 	}
 	return out, nil
 }
+
+// EditProgramme sets a programme's name and rules (applications submitted
+// afterwards get them).
+func (s *Store) EditProgramme(ctx context.Context, id, name, rulesJSON string) error {
+	res := s.DB.WithContext(ctx).Model(&models.Programme{}).Where("id = ?", id).
+		Updates(map[string]any{"name": name, "rules": rulesJSON})
+	if res.Error != nil {
+		return fmt.Errorf("edit programme %s: %w", id, classifyDB(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("programme %s: %w", id, models.ErrNotFound)
+	}
+	return nil
+}
