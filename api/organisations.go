@@ -85,7 +85,8 @@ func (s *Server) getOrganisation(c echo.Context) error {
 // organisationOf resolves a user's organisation for its creation: by id
 // (must exist), or by name (one matching entry is linked, none is filed,
 // several must be told apart by id).
-func organisationOf(ctx context.Context, st *store.Store, id, name string, now func() models.Organisation) (models.Organisation, *models.FieldError, error) {
+// blank makes the entry a new name is filed as (its id and time).
+func organisationOf(ctx context.Context, st *store.Store, id, name string, blank func() models.Organisation) (models.Organisation, *models.FieldError, error) {
 	if id != "" {
 		o, err := st.Organisation(ctx, id)
 		if errors.Is(err, models.ErrNotFound) {
@@ -103,7 +104,7 @@ func organisationOf(ctx context.Context, st *store.Store, id, name string, now f
 	}
 	switch len(found) {
 	case 0:
-		o := now()
+		o := blank()
 		o.Name = name
 		o, err := st.CreateOrganisation(ctx, &o)
 		if errors.Is(err, store.ErrRegistered) {

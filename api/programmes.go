@@ -284,8 +284,8 @@ type budgetRequest struct {
 
 // changeBudget tops the programme's budget up or cuts it (admin), never
 // below what is reserved + paid; a journal entry with actor and reason.
-// Money added promotes waitlisted applications. The Idempotency-Key (or,
-// without one, the request itself) keys the change: a retry applies once.
+// Money added promotes waitlisted applications. A retry under the same
+// Idempotency-Key applies once (without one, each request is a change).
 func (s *Server) changeBudget(c echo.Context) error {
 	var req budgetRequest
 	if err := bind(c, &req, true); err != nil {

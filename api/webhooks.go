@@ -76,7 +76,7 @@ func (s *Server) createWebhook(c echo.Context) error {
 	known := store.NotifiedKinds()
 	for i, e := range req.Events {
 		if e != "*" && !slices.Contains(known, e) {
-			return invalidFields(models.FieldError{Field: "events[" + itoa(i) + "]", Message: "is not an event kind that is handed off (or *)"})
+			return invalidFields(models.FieldError{Field: "events[" + strconv.Itoa(i) + "]", Message: "is not an event kind that is handed off (or *)"})
 		}
 	}
 	key := make([]byte, 32)
@@ -135,5 +135,3 @@ func (s *Server) listDeliveries(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": ds})
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

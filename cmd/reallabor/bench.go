@@ -101,11 +101,9 @@ type result struct {
 	lifecycles int
 	elapsed    time.Duration
 	lat        *latencies
-	// actionKey names the latency the ratio compares ("update" or "action").
-	actionKey string
-	counts    telemetry.Counts
-	events    int
-	actions   map[string]int
+	counts     telemetry.Counts
+	events     int
+	actions    map[string]int
 }
 
 func (r result) rate() float64 { return float64(r.lifecycles) / r.elapsed.Seconds() }
@@ -428,7 +426,7 @@ func (p *program) benchBare(ctx context.Context, clients, n int) (result, error)
 	if err != nil {
 		return result{}, err
 	}
-	r := result{name: "bare temporal", lifecycles: n, elapsed: elapsed, lat: lat, actionKey: "update"}
+	r := result{name: "bare temporal", lifecycles: n, elapsed: elapsed, lat: lat}
 	if h, err := historyOf(ctx, c, fmt.Sprintf("bare-%s-0", run)); err == nil {
 		r.events, r.actions = len(h.Events), actionsOf(h)
 	}
@@ -521,7 +519,7 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 	if err != nil {
 		return result{}, err
 	}
-	r := result{name: "product (" + db + ")", lifecycles: n, elapsed: elapsed, lat: d.lat, actionKey: "action",
+	r := result{name: "product (" + db + ")", lifecycles: n, elapsed: elapsed, lat: d.lat,
 		counts: telemetry.Snapshot().Since(before)}
 	if id, ok := firstID.Load().(string); ok {
 		if tc, err := client.Dial(client.Options{HostPort: ep.Temporal, Logger: quietSDKLogger()}); err == nil {

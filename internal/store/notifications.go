@@ -137,7 +137,7 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 			} else if slices.Contains(strings.Split(u.EmailMuted, ","), e.Kind) {
 				status = "muted"
 			}
-			n := Notification{ID: notificationID(st.ID, e.Seq, u.ID), UserID: u.ID, ApplicationID: st.ID, EventSeq: e.Seq,
+			n := Notification{ID: "ntf-" + eventKey(st.ID, e.Seq, u.ID), UserID: u.ID, ApplicationID: st.ID, EventSeq: e.Seq,
 				Kind: e.Kind, Title: st.Proposal.Title, Detail: detailFor(st, e), Expected: h.expected, DueAt: due,
 				CreatedAt: e.At, EmailStatus: status}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error; err != nil {
@@ -157,9 +157,11 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 	return ids, nil
 }
 
-func notificationID(appID string, seq int64, userID string) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s", appID, seq, userID)))
-	return "ntf-" + hex.EncodeToString(sum[:12])
+// eventKey keys what one event of an application files for one recipient
+// (a user's notification, a webhook's delivery): a repeated write finds it.
+func eventKey(appID string, seq int64, recipient string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s", appID, seq, recipient)))
+	return hex.EncodeToString(sum[:12])
 }
 
 // detailFor is what the notification says beyond the event: for a revision

@@ -128,7 +128,7 @@ func fileDeliveries(tx *gorm.DB, st models.ApplicationState, events []models.Eve
 			if !h.wants(e.Kind) {
 				continue
 			}
-			d := WebhookDelivery{ID: "msg_" + notificationID(st.ID, e.Seq, h.ID)[4:], WebhookID: h.ID, ApplicationID: st.ID,
+			d := WebhookDelivery{ID: "msg_" + eventKey(st.ID, e.Seq, h.ID), WebhookID: h.ID, ApplicationID: st.ID,
 				EventSeq: e.Seq, Kind: e.Kind, Payload: string(payload), Status: "pending", CreatedAt: e.At}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&d).Error; err != nil {
 				return nil, fmt.Errorf("webhook delivery: %w", err)
