@@ -118,7 +118,30 @@ func (s *Server) resolved(ctx context.Context, d proposalDTO, u models.User) (mo
 		ids[i] = strings.TrimSpace(m.OrganisationID)
 	}
 	more, err := s.resolveGroup(ctx, &p, ids, u)
-	return p, append(fields, more...), err
+	if err != nil {
+		return p, nil, err
+	}
+	return p, append(fields, more...), s.addFundAid(ctx, &p)
+}
+
+// addFundAid gives each member the de-minimis aid this fund granted it in
+// the last three years (the state-aid register), which eligibility adds to
+// what the group declared.
+func (s *Server) addFundAid(ctx context.Context, p *models.Proposal) error {
+	var ids []string
+	for _, m := range p.Group.Members {
+		if m.OrganisationID != "" {
+			ids = append(ids, m.OrganisationID)
+		}
+	}
+	aid, err := s.cfg.Store.FundAid(ctx, ids, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	for i := range p.Group.Members {
+		p.Group.Members[i].FundAidCents = aid[p.Group.Members[i].OrganisationID]
+	}
+	return nil
 }
 
 func (s *Server) callCtx(c echo.Context) (context.Context, context.CancelFunc) {

@@ -193,9 +193,11 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))
 	v1.POST("/applications/:id/repayments", s.recordRepayment, role(RoleFinance))
 	v1.GET("/applications/:id/reports/:report_id", s.getReport)
+	v1.GET("/applications/:id/de-minimis-certificate", s.deMinimisCertificate, role(RoleAdmin, RoleFinance, RoleApplicant))
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 
 	v1.GET("/reconciliation", s.reconciliation, role(RoleAdmin, RoleFinance))
+	v1.GET("/state-aid", s.stateAidReport, role(RoleAdmin, RoleFinance))
 
 	v1.POST("/webhooks", s.createWebhook, role(RoleAdmin))
 	v1.GET("/webhooks", s.listWebhooks, role(RoleAdmin))

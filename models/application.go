@@ -16,6 +16,11 @@ type Member struct {
 	// the submitter ("submitter"); a partner is "invited" until one of its applicants
 	// answers ("confirmed" or "declined"). Empty before the registry: counts.
 	Confirmation Confirmation `json:"confirmation,omitempty"`
+	// FundAidCents is the de-minimis aid this fund granted the member in the
+	// three years before submission (the state-aid register), looked up by
+	// the API, never given by the applicant. Eligibility adds it to the
+	// declared prior aid.
+	FundAidCents int64 `json:"fund_aid_cents,omitempty"`
 }
 
 // Confirmation is a member's answer to its invitation into the group.

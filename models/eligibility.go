@@ -27,8 +27,8 @@ func normaliseOrg(s string) string {
 //   - if any member sets share_basis_points, every member sets 1..10000 and
 //     they add up to 10000;
 //   - every member's prior_de_minimis_cents is not negative, and the prior aid
-//     plus the member's share of the requested grant (MemberShares) does not
-//     exceed r.DeMinimisCeilingCents. Where the shares cannot be computed
+//     plus this fund's own grants to it (FundAidCents) plus the member's
+//     share of the requested grant (MemberShares) does not exceed r.DeMinimisCeilingCents. Where the shares cannot be computed
 //     (invalid requested amount or share points) the share counts as zero.
 //
 // Payee details (IBAN) are input validation, not eligibility, and are not
@@ -148,9 +148,44 @@ func checkDeMinimis(r Rules, p Proposal, sharesOK bool, errs *fieldErrors) {
 		switch {
 		case m.PriorDeMinimisCents < 0:
 			errs.add(field, "must not be negative")
-		case shares[i] > ceiling || m.PriorDeMinimisCents > ceiling-shares[i]:
+		case m.FundAidCents > 0 && AidExceeds(ceiling, m.PriorDeMinimisCents, m.FundAidCents, shares[i]):
+			errs.add(field, "prior de-minimis aid %s plus this fund's grants of %s plus share %s exceeds the ceiling of %s (Regulation (EU) 2023/2831)",
+				FormatEuro(m.PriorDeMinimisCents), FormatEuro(m.FundAidCents), FormatEuro(shares[i]), FormatEuro(ceiling))
+		case AidExceeds(ceiling, m.PriorDeMinimisCents, m.FundAidCents, shares[i]):
 			errs.add(field, "prior de-minimis aid %s plus share %s exceeds the ceiling of %s (Regulation (EU) 2023/2831)",
 				FormatEuro(m.PriorDeMinimisCents), FormatEuro(shares[i]), FormatEuro(ceiling))
 		}
 	}
+}
+
+// AidExceeds reports whether the amounts together exceed the ceiling,
+// without overflowing (every amount is non-negative).
+func AidExceeds(ceiling int64, amounts ...int64) bool {
+	left := ceiling
+	for _, a := range amounts {
+		if a > left {
+			return true
+		}
+		left -= a
+	}
+	return false
+}
+
+// AidShares splits a grant between the members that take part in it (every
+// member but a declined partner), as the state-aid register records it.
+// The result is index-aligned with members; a declined partner gets zero.
+func AidShares(grantCents int64, members []Member) []int64 {
+	var taking []Member
+	var at []int
+	for i, m := range members {
+		if m.Confirmation != ConfirmationDeclined {
+			taking = append(taking, m)
+			at = append(at, i)
+		}
+	}
+	out := make([]int64, len(members))
+	for j, v := range MemberShares(grantCents, taking) {
+		out[at[j]] = v
+	}
+	return out
 }

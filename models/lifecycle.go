@@ -185,11 +185,35 @@ type ReserveInput struct {
 	ApplicationID string    `json:"application_id"`
 	AmountCents   int64     `json:"amount_cents"`
 	At            time.Time `json:"at"`
+	// StateAid, when set (workflow version "state-aid-register"), is checked
+	// against the state-aid register before anything is reserved, and
+	// recorded in it with the reservation or the waitlist entry.
+	StateAid *StateAidClaim `json:"state_aid,omitempty"`
+}
+
+// StateAidClaim is the de-minimis aid a grant gives each member.
+type StateAidClaim struct {
+	CeilingCents int64      `json:"ceiling_cents"`
+	Shares       []AidShare `json:"shares"`
+}
+
+// AidShare is one member's part of a grant, with the prior aid it declared.
+type AidShare struct {
+	// Member is the member's index in the group (for the error's field).
+	Member         int    `json:"member"`
+	OrganisationID string `json:"organisation_id"`
+	Name           string `json:"name"`
+	PriorCents     int64  `json:"prior_cents"`
+	AmountCents    int64  `json:"amount_cents"`
 }
 
 // ReserveResult says whether the fund covered the grant.
 type ReserveResult struct {
 	Reserved bool `json:"reserved"`
+	// StateAid lists the members whose de-minimis ceiling the grant would
+	// break, counting what this fund granted them meanwhile; nothing was
+	// reserved or waitlisted.
+	StateAid []FieldError `json:"state_aid,omitempty"`
 }
 
 // ReleaseInput releases an application's reservation: all that remains

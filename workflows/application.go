@@ -112,6 +112,9 @@ type application struct {
 	// notifies: version 1 of "notifications" (effects.go): the write's
 	// notifications are e-mailed by an activity the run does not wait on.
 	notifies bool
+	// stateAid: version 1 of "state-aid-register" (review.go): the grant is
+	// checked against this fund's register of de-minimis aid when it is made.
+	stateAid bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -189,6 +192,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
 	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
 	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
+	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}
@@ -313,19 +317,28 @@ func at(t time.Time) *time.Time { return &t }
 
 // reserve asks the ledger for the grant; waitlists it if the fund can't cover it.
 func (a *application) reserve(ctx workflow.Context) (bool, error) {
+	res, err := a.reserveChecked(ctx, nil)
+	return res.Reserved, err
+}
+
+// reserveChecked is reserve with the grant's de-minimis shares checked
+// against the state-aid register first (claim set): the result's StateAid
+// lists the members over the ceiling, and then nothing is reserved.
+func (a *application) reserveChecked(ctx workflow.Context, claim *models.StateAidClaim) (models.ReserveResult, error) {
 	var res models.ReserveResult
 	in := models.ReserveInput{
 		ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, AmountCents: a.s.GrantedCents, At: a.now(ctx),
+		StateAid: claim,
 	}
 	if a.durable {
 		err := workflow.ExecuteActivity(activityCtx(ctx), ActivityReserveBudget, in).Get(ctx, &res)
 		if err == nil && res.Reserved {
 			a.reservedNow = true
 		}
-		return res.Reserved, err
+		return res, err
 	}
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), ActivityReserveBudget, in).Get(ctx, &res)
-	return res.Reserved, err
+	return res, err
 }
 
 // releaseOnEnding gives back whatever the application may hold when it is

@@ -108,6 +108,9 @@ type fakeLedger struct {
 	// failApply, if set, decides whether an Apply is refused (as a
 	// database refusing its content would) before anything is booked.
 	failApply func(models.ApplyInput) bool
+	// stateAid, if set, answers a grant's state-aid claim as the register
+	// would (members over the ceiling).
+	stateAid func(models.StateAidClaim) []models.FieldError
 }
 
 // Project keeps a copy of what it is given, as a database would: local
@@ -131,6 +134,11 @@ func (l *fakeLedger) ReserveBudget(_ context.Context, in models.ReserveInput) (m
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserves = append(l.reserves, in)
+	if in.StateAid != nil && l.stateAid != nil {
+		if errs := l.stateAid(*in.StateAid); len(errs) > 0 {
+			return models.ReserveResult{StateAid: errs}, nil
+		}
+	}
 	if in.AmountCents > l.available {
 		return models.ReserveResult{Reserved: false}, nil
 	}
@@ -684,7 +692,8 @@ func TestReviewDecision(t *testing.T) {
 			}
 			switch tt.want {
 			case models.StatusApproved:
-				want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided}}
+				want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided,
+					StateAid: testClaim()}}
 				assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls")
 				if st.GrantedCents != requested {
 					t.Errorf("granted = %d, want %d", st.GrantedCents, requested)
@@ -740,7 +749,7 @@ func TestWaitlistThenPromotion(t *testing.T) {
 		"waitlisted", "promoted_from_waitlist", "agreement_accepted")
 	h.wantEvent("waitlisted", models.StatusInReview, models.StatusWaitlisted, system, decided)
 	h.wantEvent("promoted_from_waitlist", models.StatusWaitlisted, models.StatusApproved, system, promoted)
-	want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided},
+	want := []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided, StateAid: testClaim()},
 		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: promoted}}
 	assert.Equal(t, want, h.ledger.reserves, "ReserveBudget calls: at the decision, and on promotion to confirm it with the ledger")
 	if got := h.ledger.last().Status; got != models.StatusActive {
@@ -768,7 +777,7 @@ func TestWaitlistHealsLostPromotion(t *testing.T) {
 	h.runAndStop()
 	h.wantEvent("promoted_from_waitlist", models.StatusWaitlisted, models.StatusApproved, system, decided.Add(48*time.Hour))
 	want := []models.ReserveInput{
-		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided},
+		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided, StateAid: testClaim()},
 		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided.Add(24 * time.Hour)},
 		{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided.Add(48 * time.Hour)},
 	}
@@ -1684,4 +1693,48 @@ func TestPromotionSignalIsOnlyAHint(t *testing.T) {
 	if h.ledger.reserved != 0 {
 		t.Errorf("reserved = %d, want 0", h.ledger.reserved)
 	}
+}
+
+// testClaim is the state-aid claim of approving testProposal: the grant
+// split evenly between its two members, with the prior aid they declared.
+func testClaim() *models.StateAidClaim {
+	return &models.StateAidClaim{CeilingCents: models.DeMinimisCeilingCents, Shares: []models.AidShare{
+		{Member: 0, Name: "Buchhandlung Meier", PriorCents: 0, AmountCents: 15_000_01},
+		{Member: 1, Name: "Bäckerei Schmidt", PriorCents: 100_000_00, AmountCents: 15_000_00},
+	}}
+}
+
+// TestGrantOverTheStateAidCeilingIsNotMade: the board approves, but the
+// register says another grant of this fund took the member over its
+// de-minimis ceiling meanwhile: the application ends ineligible, with the
+// register's reason, and nothing is reserved or planned.
+func TestGrantOverTheStateAidCeilingIsNotMade(t *testing.T) {
+	over := models.FieldError{Field: "group.members[1].prior_de_minimis_cents",
+		Message: "Bäckerei Schmidt: prior de-minimis aid … exceeds the ceiling"}
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) {
+		l.stateAid = func(c models.StateAidClaim) []models.FieldError {
+			if c.Shares[1].PriorCents+c.Shares[1].AmountCents+190_000_00 > c.CeilingCents {
+				return []models.FieldError{over}
+			}
+			return nil
+		}
+	})
+	decided := h.voteAll(models.RecommendApprove)
+	if res := h.runToEnd(); res != (workflows.ApplicationResult{Status: models.StatusIneligible}) {
+		t.Errorf("result = %+v, want ineligible with nothing granted", res)
+	}
+	h.wantKinds("submitted", "eligibility_passed", "review_submitted", "review_submitted", "review_submitted", "state_aid_exceeded")
+	h.wantEvent("state_aid_exceeded", models.StatusInReview, models.StatusIneligible, system, decided)
+	st := h.ledger.last()
+	if st.GrantedCents != 0 || len(st.Tranches) != 0 {
+		t.Errorf("granted %d with %d tranches, want nothing granted", st.GrantedCents, len(st.Tranches))
+	}
+	if len(st.Ineligibility) != 1 || st.Ineligibility[0] != over {
+		t.Errorf("ineligibility = %+v, want the register's %+v", st.Ineligibility, over)
+	}
+	if h.ledger.reserved != 0 {
+		t.Errorf("reserved %d, want 0", h.ledger.reserved)
+	}
+	assert.Equal(t, []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided,
+		StateAid: testClaim()}}, h.ledger.reserves, "ReserveBudget calls")
 }

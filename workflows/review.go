@@ -120,11 +120,24 @@ func (a *application) approve(ctx workflow.Context, detail string) error {
 			AmountCents: amt, Currency: a.s.Rules.Currency, Status: models.TrancheScheduled,
 		}
 	}
-	reserved, err := a.reserve(ctx)
+	var claim *models.StateAidClaim
+	if a.stateAid {
+		claim = a.aidClaim()
+	}
+	res, err := a.reserveChecked(ctx, claim)
 	if err != nil {
 		return err
 	}
-	if !reserved {
+	if len(res.StateAid) > 0 {
+		// This fund granted a member more meanwhile (another application
+		// approved since this one was submitted): the grant would break the
+		// member's de-minimis ceiling, so it cannot be made.
+		a.s.GrantedCents = 0
+		a.s.Tranches = []models.Tranche{}
+		a.s.Ineligibility = res.StateAid
+		return a.transition(ctx, models.StatusIneligible, "state_aid_exceeded", system, res.StateAid[0].Message)
+	}
+	if !res.Reserved {
 		if a.healWaitlist {
 			a.s.Deadlines.WaitlistCheck = at(a.now(ctx).Add(a.waitlistCheck()))
 		}
@@ -132,6 +145,24 @@ func (a *application) approve(ctx workflow.Context, detail string) error {
 	}
 	a.openAcceptance(ctx)
 	return a.transition(ctx, models.StatusApproved, "approved", system, detail)
+}
+
+// versionStateAid: from version 1 of "state-aid-register" on, a grant is
+// checked against the state-aid register when it is made (ReserveInput.StateAid)
+// and filed in it; a grant that would break a member's ceiling ends the
+// application as ineligible.
+const versionStateAid = "state-aid-register"
+
+// aidClaim is what the grant gives each member as de-minimis aid.
+func (a *application) aidClaim() *models.StateAidClaim {
+	members := a.s.Proposal.Group.Members
+	shares := models.AidShares(a.s.GrantedCents, members)
+	claim := &models.StateAidClaim{CeilingCents: a.s.Rules.DeMinimisCeilingCents}
+	for i, m := range members {
+		claim.Shares = append(claim.Shares, models.AidShare{Member: i, OrganisationID: m.OrganisationID, Name: m.Name,
+			PriorCents: m.PriorDeMinimisCents, AmountCents: shares[i]})
+	}
+	return claim
 }
 
 func (a *application) validateExtend(in ExtendInput) error {

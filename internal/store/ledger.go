@@ -152,6 +152,16 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 			out.Reserved = true
 			return nil
 		}
+		if in.StateAid != nil {
+			errs, err := s.checkStateAid(tx, in.ApplicationID, *in.StateAid, in.At)
+			if err != nil || len(errs) > 0 {
+				out.StateAid = errs
+				return err
+			}
+			if err := recordStateAid(tx, in.ProgrammeID, in.ApplicationID, *in.StateAid, in.At); err != nil {
+				return err
+			}
+		}
 		var waiting int64
 		if err := tx.Model(&waitlistEntry{}).Where("programme_id = ?", in.ProgrammeID).Count(&waiting).Error; err != nil {
 			return err

@@ -98,6 +98,9 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 		if err := projectGroup(tx, st); err != nil {
 			return nil, fmt.Errorf("application organisations: %w", err)
 		}
+		if err := syncStateAid(tx, st, events); err != nil {
+			return nil, fmt.Errorf("state aid: %w", err)
+		}
 	}
 	for _, t := range st.Tranches {
 		row := models.TrancheRecord{
