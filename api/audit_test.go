@@ -1,11 +1,15 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"reallabor/internal/apptest"
 )
@@ -85,7 +89,38 @@ func TestAuditExports(t *testing.T) {
 	if later := read("kind=history&from="+tomorrow, app.Admin); len(later) != 1 {
 		t.Errorf("history from tomorrow = %d rows, want the header only", len(later))
 	}
-	for _, bad := range []string{"kind=votes", "kind=journal&from=yesterday", "kind=journal&from=2027-01-02&to=2027-01-01"} {
+	// The same applications as an Excel workbook: amounts are numbers, the
+	// title is text as given (a text cell never runs as a formula).
+	wb := app.Must(t, http.StatusOK, "GET", "/api/v1/programmes/"+prog+"/audit?kind=applications&format=xlsx", fin1, nil)
+	if ct := wb.Header.Get("Content-Type"); ct != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("workbook Content-Type %q", ct)
+	}
+	book, err := excelize.OpenReader(bytes.NewReader(wb.Body))
+	if err != nil {
+		t.Fatalf("open the workbook: %v", err)
+	}
+	rows, err := book.GetRows("applications")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || !slices.Equal(rows[0], apps[0]) || rows[1][0] != st.ID || rows[1][1] != body["title"] {
+		t.Errorf("workbook rows = %v, want the CSV's header and its application titled %q", rows, body["title"])
+	}
+	// A cell without a type is a number in XLSX; text carries one.
+	text := func(typ excelize.CellType) bool {
+		return typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString
+	}
+	if typ, err := book.GetCellType("applications", "H2"); err != nil || text(typ) {
+		t.Errorf("paid_cents cell type = %v (%v), want a number", typ, err)
+	}
+	if typ, err := book.GetCellType("applications", "B2"); err != nil || !text(typ) {
+		t.Errorf("title cell type = %v (%v), want text", typ, err)
+	}
+	if v, _ := book.GetCellValue("applications", "H2"); v != "400000" {
+		t.Errorf("paid_cents in the workbook = %q, want 400000", v)
+	}
+	for _, bad := range []string{"kind=votes", "kind=journal&from=yesterday", "kind=journal&from=2027-01-02&to=2027-01-01",
+		"kind=journal&format=pdf"} {
 		app.Must(t, http.StatusUnprocessableEntity, "GET", "/api/v1/programmes/"+prog+"/audit?"+bad, app.Admin, nil)
 	}
 	app.Must(t, http.StatusForbidden, "GET", "/api/v1/programmes/"+prog+"/audit?kind=journal", reviewer, nil)
