@@ -389,6 +389,13 @@ func TestAccessMatrix(t *testing.T) {
 		v1  = "/api/v1"
 		unk = "0190a000-0000-7000-8000-000000000000" // a well-formed id that exists nowhere
 	)
+	// callProg takes applications through calls (f.prog takes them directly).
+	callProg := app.CreateProgramme(t, 10_000_000, nil)
+	calls := v1 + "/programmes/" + callProg + "/calls"
+	var openCall struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "matrix call",
+		"opens_at": "2020-01-01", "closes_at": "2999-01-01"}).JSON(t, &openCall)
+	newCall := map[string]any{"title": "matrix", "opens_at": "2027-01-01", "closes_at": "2027-02-01"}
 	a := func(id string) string { return v1 + "/applications/" + id }
 	d := func(id string) string { return v1 + "/disbursements/" + id }
 	revision := f.proposal()
@@ -446,6 +453,16 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST /api/v1/programmes/:id/budget", "", v1 + "/programmes/" + f.prog + "/budget", map[string]any{"change_cents": 1000, "reason": "matrix"},
 			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"GET /api/v1/programmes/:id/audit", "", v1 + "/programmes/" + f.prog + "/audit?kind=journal", nil, cells{200, 403, 403, 403, 200, 401, 401}},
+		{"POST /api/v1/programmes/:id/calls", "", calls, newCall, cells{201, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/programmes/:id/calls", "unknown programme", v1 + "/programmes/" + unk + "/calls", newCall,
+			cells{404, 403, 403, 403, 403, 401, 401}},
+		{"GET /api/v1/programmes/:id/calls", "", calls, nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"GET /api/v1/programmes/:id/calls", "unknown programme", v1 + "/programmes/" + unk + "/calls", nil,
+			cells{404, 404, 404, 404, 404, 401, 401}},
+		{"POST /api/v1/programmes/:id/calls/:call_id/closure", "unknown call", calls + "/" + unk + "/closure", map[string]any{},
+			cells{404, 403, 403, 403, 403, 401, 401}},
+		{"POST /api/v1/programmes/:id/calls/:call_id/closure", "open", calls + "/" + openCall.ID + "/closure", map[string]any{},
+			cells{200, 403, 403, 403, 403, 401, 401}},
 
 		// The other applicant may apply, but not in the name of another group.
 		{"POST /api/v1/applications", "", v1 + "/applications", f.proposal(), cells{403, 201, 422, 403, 403, 401, 401}},

@@ -61,6 +61,8 @@ type proposalDTO struct {
 
 type createApplicationRequest struct {
 	ProgrammeID string `json:"programme_id" validate:"required,max=64"`
+	// CallID is the call applied to; required in a programme with calls.
+	CallID string `json:"call_id" validate:"max=64"`
 	proposalDTO
 }
 
@@ -173,9 +175,13 @@ func (s *Server) createApplication(c echo.Context) error {
 	if err := json.Unmarshal([]byte(prog.RulesJSON), &rules); err != nil {
 		return fmt.Errorf("programme %s rules: %w", prog.ID, err)
 	}
+	callID := strings.TrimSpace(req.CallID)
+	if rules, err = s.submissionCall(c, prog.ID, callID, rules); err != nil {
+		return err
+	}
 	id := applicationID(c)
 	if rules.MaxOpenPerApplicant <= 0 {
-		return s.startApplication(c, id, prog.ID, rules, proposal)
+		return s.startApplication(c, id, prog.ID, callID, rules, proposal)
 	}
 	// Count and start under one lock per applicant and programme, so
 	// submissions sent at once cannot all pass the count: the count sees
@@ -184,13 +190,13 @@ func (s *Server) createApplication(c echo.Context) error {
 		if err := s.withinQuota(c, rules, prog.ID, id); err != nil {
 			return err
 		}
-		return s.startApplication(c, id, prog.ID, rules, proposal)
+		return s.startApplication(c, id, prog.ID, callID, rules, proposal)
 	})
 }
 
 // startApplication starts the application's workflow and answers with the
 // outcome of its eligibility check.
-func (s *Server) startApplication(c echo.Context, id, programmeID string, rules models.Rules, proposal models.Proposal) error {
+func (s *Server) startApplication(c echo.Context, id, programmeID, callID string, rules models.Rules, proposal models.Proposal) error {
 	u := userOf(c)
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
@@ -198,7 +204,7 @@ func (s *Server) startApplication(c echo.Context, id, programmeID string, rules 
 	// started (or, for a retried request, found) and answers once its
 	// eligibility check is done.
 	input, err := s.seal(id, "start", workflows.ApplicationInput{
-		ApplicationID: id, ProgrammeID: programmeID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
+		ApplicationID: id, ProgrammeID: programmeID, CallID: callID, Rules: rules, Proposal: proposal, SubmittedBy: u.Actor(),
 	})
 	if err != nil {
 		return err

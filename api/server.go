@@ -178,6 +178,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/programmes/:id/ledger", s.getLedger, role(RoleAdmin, RoleFinance))
 	v1.POST("/programmes/:id/budget", s.changeBudget, role(RoleAdmin))
 	v1.GET("/programmes/:id/audit", s.auditExport, role(RoleAdmin, RoleFinance))
+	v1.POST("/programmes/:id/calls", s.createCall, role(RoleAdmin))
+	v1.GET("/programmes/:id/calls", s.listCalls)
+	v1.POST("/programmes/:id/calls/:call_id/closure", s.closeCall, role(RoleAdmin))
 
 	v1.POST("/applications", s.createApplication, role(RoleApplicant))
 	v1.GET("/applications", s.listApplications)

@@ -6,8 +6,10 @@ import "time"
 // workflow's state, the answer of its query and the snapshot the projection
 // keeps in the database.
 type ApplicationState struct {
-	ID            string       `json:"id"`
-	ProgrammeID   string       `json:"programme_id"`
+	ID          string `json:"id"`
+	ProgrammeID string `json:"programme_id"`
+	// CallID is the call the application was submitted to, if any.
+	CallID        string       `json:"call_id,omitempty"`
 	Status        Status       `json:"status"`
 	Proposal      Proposal     `json:"proposal"`
 	Rules         Rules        `json:"rules"`

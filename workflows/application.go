@@ -57,11 +57,14 @@ func WorkflowID(applicationID string) string { return "application-" + applicati
 
 // ApplicationInput starts (or, with Carry, continues) an application.
 type ApplicationInput struct {
-	ApplicationID string          `json:"application_id"`
-	ProgrammeID   string          `json:"programme_id"`
-	Rules         models.Rules    `json:"rules"`
-	Proposal      models.Proposal `json:"proposal"`
-	SubmittedBy   models.Actor    `json:"submitted_by"`
+	ApplicationID string `json:"application_id"`
+	ProgrammeID   string `json:"programme_id"`
+	// CallID is the call within the programme the application went to
+	// (none in a programme without calls); Rules are the call's then.
+	CallID      string          `json:"call_id,omitempty"`
+	Rules       models.Rules    `json:"rules"`
+	Proposal    models.Proposal `json:"proposal"`
+	SubmittedBy models.Actor    `json:"submitted_by"`
 	// Carry is the state carried over by continue-as-new.
 	Carry *models.ApplicationState `json:"carry,omitempty"`
 	// Seal is the API's (or, continuing as new, the workflow's own)
@@ -135,7 +138,7 @@ func run(ctx workflow.Context, in ApplicationInput, keys *authz.Keys) (Applicati
 		a.s.PendingPromotion = false
 	} else {
 		a.s = models.ApplicationState{
-			ID: in.ApplicationID, ProgrammeID: in.ProgrammeID, Status: models.StatusSubmitted,
+			ID: in.ApplicationID, ProgrammeID: in.ProgrammeID, CallID: in.CallID, Status: models.StatusSubmitted,
 			Proposal: in.Proposal, Rules: in.Rules, SubmittedBy: in.SubmittedBy,
 			SubmittedAt: workflow.Now(ctx).UTC(), Votes: []models.Vote{}, Tranches: []models.Tranche{}, Reports: []models.Report{},
 		}

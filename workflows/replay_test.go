@@ -28,7 +28,7 @@ var (
 		"export_return", "waitlist_check", "continued_as_new", "after_continue_as_new"}
 	sinceRegistry      = []string{"invitation_accepted", "invitation_declined"}
 	sinceNotifications = []string{"notifications"}
-	sinceStateAid      = []string{"state_aid_exceeded"}
+	sinceStateAid      = []string{"state_aid_exceeded", "call_submission"}
 )
 
 // TestReplayRecordedLifecycles replays the recorded histories against the
@@ -39,7 +39,7 @@ var (
 // ends with, and compares them with what the history recorded: a change to a
 // money rule in models that would change an amount in a running application
 // fails here too. Record them anew with
-// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister' -record-histories`.
+// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme' -record-histories`.
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
 	// code before "interim-report-within-project", testdata/v1/ before

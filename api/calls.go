@@ -1,0 +1,190 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"reallabor/internal/store"
+	"reallabor/models"
+)
+
+// createCallRequest opens a call within a programme: its dates, an
+// optional budget share, and the programme rules it overrides.
+type createCallRequest struct {
+	Title            string      `json:"title" validate:"required,max=200"`
+	OpensAt          string      `json:"opens_at" validate:"required"`
+	ClosesAt         string      `json:"closes_at" validate:"required"`
+	BudgetShareCents int64       `json:"budget_share_cents" validate:"min=0,max=100000000000000"`
+	Rules            ruleChanges `json:"rules"`
+}
+
+// CallResponse is a call as the API shows it.
+type CallResponse struct {
+	store.Call
+	// Open says whether the call takes applications now.
+	Open  bool      `json:"open"`
+	Rules RulesView `json:"rules"`
+}
+
+// callRules are the programme's rules with the call's overrides.
+func callRules(programme models.Rules, c store.Call) (models.Rules, error) {
+	var ch ruleChanges
+	if err := json.Unmarshal([]byte(c.RulesJSON), &ch); err != nil {
+		return programme, fmt.Errorf("call %s rules: %w", c.ID, err)
+	}
+	r := ch.applyTo(programme)
+	r.BudgetCents = programme.BudgetCents
+	return r, nil
+}
+
+func (s *Server) callResponse(p models.Programme, c store.Call) (CallResponse, error) {
+	var rules models.Rules
+	if err := json.Unmarshal([]byte(p.RulesJSON), &rules); err != nil {
+		return CallResponse{}, fmt.Errorf("programme %s rules: %w", p.ID, err)
+	}
+	r, err := callRules(rules, c)
+	if err != nil {
+		return CallResponse{}, err
+	}
+	return CallResponse{Call: c, Open: c.OpenAt(s.cfg.Now()), Rules: toRulesView(r)}, nil
+}
+
+func (s *Server) createCall(c echo.Context) error {
+	var req createCallRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.cfg.Store.Programme(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var fields []models.FieldError
+	opens, fe := parseDate("opens_at", req.OpensAt)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
+	closes, fe2 := parseDate("closes_at", req.ClosesAt)
+	if fe2 != nil {
+		fields = append(fields, *fe2)
+	}
+	if fe == nil && fe2 == nil && !closes.After(opens) {
+		fields = append(fields, models.FieldError{Field: "closes_at", Message: "must be after opens_at"})
+	}
+	if req.BudgetShareCents > p.BudgetCents {
+		fields = append(fields, models.FieldError{Field: "budget_share_cents",
+			Message: fmt.Sprintf("must not exceed the programme's budget of %s", models.FormatEuro(p.BudgetCents))})
+	}
+	var progRules models.Rules
+	if err := json.Unmarshal([]byte(p.RulesJSON), &progRules); err != nil {
+		return fmt.Errorf("programme %s rules: %w", p.ID, err)
+	}
+	rules := req.Rules.applyTo(progRules)
+	rules.BudgetCents = p.BudgetCents
+	for _, f := range rules.Validate() {
+		f.Field = "rules." + f.Field
+		fields = append(fields, f)
+	}
+	if title := strings.TrimSpace(req.Title); title == "" {
+		fields = append(fields, models.FieldError{Field: "title", Message: "must not be blank"})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	raw, _ := json.Marshal(req.Rules)
+	id := keyedID(c, "call:"+p.ID)
+	if id == "" {
+		v7, _ := uuid.NewV7()
+		id = v7.String()
+	}
+	call := store.Call{ID: id, ProgrammeID: p.ID, Title: strings.TrimSpace(req.Title), OpensAt: opens, ClosesAt: closes,
+		BudgetShareCents: req.BudgetShareCents, RulesJSON: string(raw), CreatedAt: s.cfg.Now().UTC()}
+	if err := s.cfg.Store.CreateCall(ctx, &call); err != nil {
+		return err
+	}
+	resp, err := s.callResponse(p, call)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/programmes/"+p.ID+"/calls/"+call.ID)
+	return c.JSON(http.StatusCreated, resp)
+}
+
+func (s *Server) listCalls(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := s.cfg.Store.Programme(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	calls, err := s.cfg.Store.Calls(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	out := []CallResponse{}
+	for _, call := range calls {
+		r, err := s.callResponse(p, call)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+// closeCall closes a call early: from now on it takes no applications.
+func (s *Server) closeCall(c echo.Context) error {
+	if err := bind(c, &struct{}{}, false); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.cfg.Store.Programme(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	call, err := s.cfg.Store.CloseCall(ctx, p.ID, c.Param("call_id"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	resp, err := s.callResponse(p, call)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// submissionCall checks the call an application is submitted to: a
+// programme with calls takes applications only through an open one; the
+// rules are the programme's with the call's overrides.
+func (s *Server) submissionCall(c echo.Context, programmeID, callID string, rules models.Rules) (models.Rules, error) {
+	ctx := c.Request().Context()
+	if callID == "" {
+		has, err := s.cfg.Store.HasCalls(ctx, programmeID)
+		if err != nil || !has {
+			return rules, err
+		}
+		return rules, invalidFields(models.FieldError{Field: "call_id", Message: "the programme takes applications through its calls: name one"})
+	}
+	call, err := s.cfg.Store.Call(ctx, programmeID, callID)
+	if errors.Is(err, models.ErrNotFound) {
+		return rules, invalidFields(models.FieldError{Field: "call_id", Message: "no such call in this programme"})
+	} else if err != nil {
+		return rules, err
+	}
+	now := s.cfg.Now()
+	switch {
+	case now.Before(call.OpensAt):
+		return rules, problem(http.StatusConflict, fmt.Sprintf("the call %q opens at %s and closes at %s",
+			call.Title, call.OpensAt.UTC().Format(time.RFC3339), call.Closes().UTC().Format(time.RFC3339)))
+	case !now.Before(call.Closes()):
+		return rules, problem(http.StatusConflict, fmt.Sprintf("the call %q closed at %s (it opened at %s)",
+			call.Title, call.Closes().UTC().Format(time.RFC3339), call.OpensAt.UTC().Format(time.RFC3339)))
+	}
+	return callRules(rules, call)
+}

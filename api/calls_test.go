@@ -1,0 +1,114 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"reallabor/internal/apptest"
+)
+
+// TestCallsWithinAProgramme: once a programme has calls, applications go to
+// an open call only (409 before and after it, with its dates; 422 without
+// one); a call's rules override the programme's for what is submitted to
+// it; a call can be closed early.
+func TestCallsWithinAProgramme(t *testing.T) {
+	app := apptest.Start(t)
+	prog := app.CreateProgramme(t, 100_000_000, nil)
+	anna := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	body := func(call string) map[string]any {
+		b := apptest.Proposal(prog, "Cafe Mitte", 1_000_000)
+		if call != "" {
+			b["call_id"] = call
+		}
+		return b
+	}
+	type call struct {
+		ID       string     `json:"id"`
+		Open     bool       `json:"open"`
+		ClosesAt time.Time  `json:"closes_at"`
+		ClosedAt *time.Time `json:"closed_at"`
+		Rules    struct {
+			MaxGrantCents int64 `json:"max_grant_cents"`
+		} `json:"rules"`
+	}
+	var st struct {
+		ID            string `json:"id"`
+		CallID        string `json:"call_id"`
+		Status        string
+		Ineligibility []struct{ Field, Message string }
+	}
+	// Without calls, the programme takes applications directly.
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body("")).JSON(t, &st)
+	if st.Status != "in_review" {
+		t.Fatalf("application to a programme without calls is %s, want in_review", st.Status)
+	}
+
+	day := 24 * time.Hour
+	now := time.Now().UTC()
+	calls := "/api/v1/programmes/" + prog + "/calls"
+	var spring, autumn call
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "Frühjahr 2027",
+		"opens_at": now.Add(-day).Format(time.RFC3339), "closes_at": now.Add(30 * day).Format(time.RFC3339),
+		"budget_share_cents": 40_000_000, "rules": map[string]any{"max_grant_cents": 800_000}}).JSON(t, &spring)
+	if !spring.Open || spring.Rules.MaxGrantCents != 800_000 {
+		t.Errorf("new call = %+v, want open with a maximum grant of 8,000 EUR", spring)
+	}
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "Herbst 2027",
+		"opens_at": now.Add(10 * day).Format(time.DateOnly), "closes_at": now.Add(40 * day).Format(time.DateOnly)}).JSON(t, &autumn)
+
+	// The call's rules apply: 10,000 EUR is over its maximum of 8,000.
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, body(spring.ID)).JSON(t, &st)
+	if st.Status != "ineligible" || len(st.Ineligibility) == 0 || !strings.Contains(st.Ineligibility[0].Message, "8,000.00") {
+		t.Errorf("10,000 EUR to a call capped at 8,000 = %+v, want ineligible naming the call's maximum", st)
+	}
+	small := body(spring.ID)
+	small["requested_cents"] = 700_000
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, small).JSON(t, &st)
+	if st.Status != "in_review" || st.CallID != spring.ID {
+		t.Errorf("7,000 EUR to the open call = %s in call %q, want in_review in %s", st.Status, st.CallID, spring.ID)
+	}
+	record(t, app, st.ID, "call_submission")
+	before := app.Must(t, http.StatusConflict, "POST", "/api/v1/applications", anna, body(autumn.ID))
+	if !strings.Contains(string(before.Body), "opens at "+now.Add(10*day).Format(time.DateOnly)) {
+		t.Errorf("application before the call opens: %s, want its opening date", before.Body)
+	}
+	app.Must(t, http.StatusUnprocessableEntity, "POST", "/api/v1/applications", anna, body(""))
+	app.Must(t, http.StatusUnprocessableEntity, "POST", "/api/v1/applications", anna, body("call-unknown"))
+
+	// Closed early: no more applications, and it cannot be closed twice.
+	var closed call
+	app.Must(t, http.StatusOK, "POST", calls+"/"+spring.ID+"/closure", app.Admin, map[string]any{}).JSON(t, &closed)
+	if closed.Open || closed.ClosedAt == nil {
+		t.Errorf("closed call = %+v, want closed with its date", closed)
+	}
+	after := app.Must(t, http.StatusConflict, "POST", "/api/v1/applications", anna, small)
+	if !strings.Contains(string(after.Body), "closed at") {
+		t.Errorf("application after the call closed: %s, want when it closed", after.Body)
+	}
+	app.Must(t, http.StatusConflict, "POST", calls+"/"+spring.ID+"/closure", app.Admin, map[string]any{})
+	app.Must(t, http.StatusNotFound, "POST", calls+"/call-unknown/closure", app.Admin, map[string]any{})
+
+	var list struct{ Items []call }
+	app.Must(t, http.StatusOK, "GET", calls, anna, nil).JSON(t, &list)
+	if len(list.Items) != 2 || list.Items[0].ID != spring.ID || list.Items[0].Open || list.Items[1].Open {
+		t.Errorf("calls = %+v, want spring (closed) then autumn (not yet open)", list.Items)
+	}
+
+	// Bad input: nothing stored.
+	for _, bad := range []map[string]any{
+		{"title": "x", "opens_at": "2027-02-01", "closes_at": "2027-01-01"},
+		{"title": "x", "opens_at": "soon", "closes_at": "2027-01-01"},
+		{"title": "bad\u0007title", "opens_at": "2027-01-01", "closes_at": "2027-02-01"},
+		{"title": "x", "opens_at": "2027-01-01", "closes_at": "2027-02-01", "budget_share_cents": 100_000_001},
+		{"title": "x", "opens_at": "2027-01-01", "closes_at": "2027-02-01", "rules": map[string]any{"funding_rate_percent": 101}},
+		{"opens_at": "2027-01-01", "closes_at": "2027-02-01"},
+	} {
+		app.Must(t, http.StatusUnprocessableEntity, "POST", calls, app.Admin, bad)
+	}
+	app.Must(t, http.StatusOK, "GET", calls, anna, nil).JSON(t, &list)
+	if len(list.Items) != 2 {
+		t.Errorf("%d calls after bad input, want the 2 made", len(list.Items))
+	}
+}
