@@ -28,23 +28,9 @@ func (s *Server) auditExport(c echo.Context) error {
 	if _, ok := store.AuditKinds[kind]; !ok {
 		return invalidFields(models.FieldError{Field: "kind", Message: "must be applications, journal or history"})
 	}
-	from, to := time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	var fields []models.FieldError
-	for _, q := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := c.QueryParam(q.name); v != "" {
-			d, fe := parseDate(q.name, v)
-			if fe != nil {
-				fields = append(fields, *fe)
-				continue
-			}
-			*q.dst = d
-		}
-	}
-	if len(fields) == 0 && !to.After(from) {
-		fields = append(fields, models.FieldError{Field: "to", Message: "must be after from"})
+	from, to, fields := period(c)
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	if len(fields) > 0 {
 		return invalidFields(fields...)
@@ -74,6 +60,28 @@ func (s *Server) auditExport(c echo.Context) error {
 		_, _ = c.Response().Write([]byte("# export incomplete: the server failed\n"))
 	}
 	return nil
+}
+
+// period reads a period's from (inclusive) and to (exclusive) from the
+// query, each a date or RFC 3339 time; an absent one is zero.
+func period(c echo.Context) (from, to time.Time, fields []models.FieldError) {
+	for _, q := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := c.QueryParam(q.name); v != "" {
+			d, fe := parseDate(q.name, v)
+			if fe != nil {
+				fields = append(fields, *fe)
+				continue
+			}
+			*q.dst = d
+		}
+	}
+	if len(fields) == 0 && !from.IsZero() && !to.IsZero() && !to.After(from) {
+		fields = append(fields, models.FieldError{Field: "to", Message: "must be after from"})
+	}
+	return from, to, fields
 }
 
 // xlsxType is the media type of an Excel workbook.

@@ -43,22 +43,7 @@ func (s *Server) stateAidReport(c echo.Context) error {
 	ctx := c.Request().Context()
 	f := store.StateAidFilter{OrganisationID: strings.TrimSpace(c.QueryParam("organisation_id"))}
 	var fields []models.FieldError
-	for _, q := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.Since}, {"to", &f.Until}} {
-		if v := c.QueryParam(q.name); v != "" {
-			d, fe := parseDate(q.name, v)
-			if fe != nil {
-				fields = append(fields, *fe)
-				continue
-			}
-			*q.dst = d
-		}
-	}
-	if len(fields) == 0 && !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
-		fields = append(fields, models.FieldError{Field: "to", Message: "must be after from"})
-	}
+	f.Since, f.Until, fields = period(c)
 	if len(f.OrganisationID) > 64 {
 		fields = append(fields, models.FieldError{Field: "organisation_id", Message: "must be at most 64 characters"})
 	}
