@@ -171,12 +171,12 @@ func (s *Server) createApplication(c echo.Context) error {
 	if len(fields) > 0 {
 		return invalidFields(fields...)
 	}
-	var rules models.Rules
-	if err := json.Unmarshal([]byte(prog.RulesJSON), &rules); err != nil {
-		return fmt.Errorf("programme %s rules: %w", prog.ID, err)
+	rules, err := programmeRules(prog)
+	if err != nil {
+		return err
 	}
 	callID := strings.TrimSpace(req.CallID)
-	if rules, err = s.submissionCall(c, prog.ID, callID, rules); err != nil {
+	if rules, err = s.submissionCall(c, prog, callID, rules); err != nil {
 		return err
 	}
 	id := applicationID(c)

@@ -34,22 +34,20 @@ type CallResponse struct {
 }
 
 // callRules are the programme's rules with the call's overrides.
-func callRules(programme models.Rules, c store.Call) (models.Rules, error) {
+func callRules(p models.Programme, programme models.Rules, c store.Call) (models.Rules, error) {
 	var ch ruleChanges
 	if err := json.Unmarshal([]byte(c.RulesJSON), &ch); err != nil {
 		return programme, fmt.Errorf("call %s rules: %w", c.ID, err)
 	}
-	r := ch.applyTo(programme)
-	r.BudgetCents = programme.BudgetCents
-	return r, nil
+	return ch.over(programme, p), nil
 }
 
 func (s *Server) callResponse(p models.Programme, c store.Call) (CallResponse, error) {
-	var rules models.Rules
-	if err := json.Unmarshal([]byte(p.RulesJSON), &rules); err != nil {
-		return CallResponse{}, fmt.Errorf("programme %s rules: %w", p.ID, err)
+	rules, err := programmeRules(p)
+	if err != nil {
+		return CallResponse{}, err
 	}
-	r, err := callRules(rules, c)
+	r, err := callRules(p, rules, c)
 	if err != nil {
 		return CallResponse{}, err
 	}
@@ -82,13 +80,11 @@ func (s *Server) createCall(c echo.Context) error {
 		fields = append(fields, models.FieldError{Field: "budget_share_cents",
 			Message: fmt.Sprintf("must not exceed the programme's budget of %s", models.FormatEuro(p.BudgetCents))})
 	}
-	var progRules models.Rules
-	if err := json.Unmarshal([]byte(p.RulesJSON), &progRules); err != nil {
-		return fmt.Errorf("programme %s rules: %w", p.ID, err)
+	progRules, err := programmeRules(p)
+	if err != nil {
+		return err
 	}
-	rules := req.Rules.applyTo(progRules)
-	rules.BudgetCents = p.BudgetCents
-	for _, f := range rules.Validate() {
+	for _, f := range req.Rules.over(progRules, p).Validate() {
 		f.Field = "rules." + f.Field
 		fields = append(fields, f)
 	}
@@ -162,8 +158,8 @@ func (s *Server) closeCall(c echo.Context) error {
 // submissionCall checks the call an application is submitted to: a
 // programme with calls takes applications only through an open one; the
 // rules are the programme's with the call's overrides.
-func (s *Server) submissionCall(c echo.Context, programmeID, callID string, rules models.Rules) (models.Rules, error) {
-	ctx := c.Request().Context()
+func (s *Server) submissionCall(c echo.Context, p models.Programme, callID string, rules models.Rules) (models.Rules, error) {
+	ctx, programmeID := c.Request().Context(), p.ID
 	if callID == "" {
 		has, err := s.cfg.Store.HasCalls(ctx, programmeID)
 		if err != nil || !has {
@@ -186,5 +182,5 @@ func (s *Server) submissionCall(c echo.Context, programmeID, callID string, rule
 		return rules, problem(http.StatusConflict, fmt.Sprintf("the call %q closed at %s (it opened at %s)",
 			call.Title, call.Closes().UTC().Format(time.RFC3339), call.OpensAt.UTC().Format(time.RFC3339)))
 	}
-	return callRules(rules, call)
+	return callRules(p, rules, call)
 }

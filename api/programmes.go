@@ -57,6 +57,23 @@ type ruleChanges struct {
 	TranchePlan            []trancheDTO   `json:"tranche_plan" validate:"omitempty,max=10,dive"`
 }
 
+// programmeRules are the rules a programme stores.
+func programmeRules(p models.Programme) (models.Rules, error) {
+	var rules models.Rules
+	if err := json.Unmarshal([]byte(p.RulesJSON), &rules); err != nil {
+		return rules, fmt.Errorf("programme %s rules: %w", p.ID, err)
+	}
+	return rules, nil
+}
+
+// over is rules with the changes made, the budget kept the programme's
+// (set through the ledger, never by a rule change).
+func (r ruleChanges) over(rules models.Rules, p models.Programme) models.Rules {
+	out := r.applyTo(rules)
+	out.BudgetCents = p.BudgetCents
+	return out
+}
+
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // rules turns the request into programme rules over the defaults.
@@ -335,12 +352,11 @@ func (s *Server) editProgramme(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var rules models.Rules
-	if err := json.Unmarshal([]byte(p.RulesJSON), &rules); err != nil {
-		return fmt.Errorf("programme %s rules: %w", p.ID, err)
+	rules, err := programmeRules(p)
+	if err != nil {
+		return err
 	}
-	rules = req.applyTo(rules)
-	rules.BudgetCents = p.BudgetCents
+	rules = req.ruleChanges.over(rules, p)
 	fields := rules.Validate()
 	name := p.Name
 	if req.Name != nil {

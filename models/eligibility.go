@@ -189,3 +189,15 @@ func AidShares(grantCents int64, members []Member) []int64 {
 	}
 	return out
 }
+
+// AidClaim is the de-minimis aid a grant gives each member (AidShares),
+// with the prior aid each declared.
+func AidClaim(grantCents, ceilingCents int64, members []Member) StateAidClaim {
+	shares := AidShares(grantCents, members)
+	claim := StateAidClaim{CeilingCents: ceilingCents}
+	for i, m := range members {
+		claim.Shares = append(claim.Shares, AidShare{Member: i, OrganisationID: m.OrganisationID, Name: m.Name,
+			PriorCents: m.PriorDeMinimisCents, AmountCents: shares[i]})
+	}
+	return claim
+}

@@ -155,14 +155,8 @@ const versionStateAid = "state-aid-register"
 
 // aidClaim is what the grant gives each member as de-minimis aid.
 func (a *application) aidClaim() *models.StateAidClaim {
-	members := a.s.Proposal.Group.Members
-	shares := models.AidShares(a.s.GrantedCents, members)
-	claim := &models.StateAidClaim{CeilingCents: a.s.Rules.DeMinimisCeilingCents}
-	for i, m := range members {
-		claim.Shares = append(claim.Shares, models.AidShare{Member: i, OrganisationID: m.OrganisationID, Name: m.Name,
-			PriorCents: m.PriorDeMinimisCents, AmountCents: shares[i]})
-	}
-	return claim
+	claim := models.AidClaim(a.s.GrantedCents, a.s.Rules.DeMinimisCeilingCents, a.s.Proposal.Group.Members)
+	return &claim
 }
 
 func (a *application) validateExtend(in ExtendInput) error {

@@ -203,18 +203,15 @@ func syncStateAid(tx *gorm.DB, st models.ApplicationState, events []models.Event
 	for _, e := range existing {
 		granted = e.GrantedAt
 	}
-	members := st.Proposal.Group.Members
-	shares := models.AidShares(base, members)
-	claim := models.StateAidClaim{}
-	for i, m := range members {
-		id := m.OrganisationID
-		if id == "" {
-			var err error
-			if id, err = organisationFor(tx, m.Name, st.UpdatedAt); err != nil {
+	claim := models.AidClaim(base, st.Rules.DeMinimisCeilingCents, st.Proposal.Group.Members)
+	for i, sh := range claim.Shares {
+		if sh.OrganisationID == "" { // a member named before the registry
+			id, err := organisationFor(tx, sh.Name, st.UpdatedAt)
+			if err != nil {
 				return err
 			}
+			claim.Shares[i].OrganisationID = id
 		}
-		claim.Shares = append(claim.Shares, models.AidShare{Member: i, OrganisationID: id, Name: m.Name, AmountCents: shares[i]})
 	}
 	if err := tx.Where("application_id = ?", st.ID).Delete(&StateAid{}).Error; err != nil {
 		return err
