@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -332,6 +333,9 @@ func splitHostPort(addr string) (string, int, error) {
 	return host, port, nil
 }
 
+// handedOut are the ports freePort has given out in this process.
+var handedOut sync.Map
+
 func checkPortFree(host string, port int) error {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -340,15 +344,22 @@ func checkPortFree(host string, port int) error {
 	return l.Close()
 }
 
-// freePort asks the kernel for a free port. The small race until the server
-// binds it is acceptable for a dev server and tests.
 // freePort finds a port nothing listens on, picked at random below the
 // kernel's ephemeral range (32768 and up on Linux), where outgoing
-// connections and other ":0" listeners take theirs: between picking it and
-// the server binding it, nobody else is likely to take it.
+// connections and other ":0" listeners take theirs. Between picking a port
+// and the server binding it another process may take it (the server then
+// fails in a goroutine of its own, beyond recovery): so each process picks
+// from its own slice of the range, chosen by its process id, and never
+// hands out one port twice. Test packages run at the same time then meet
+// only if their ids fall in one slice, and even then rarely on one port.
 func freePort(host string) (int, error) {
-	for range 50 {
-		port := 20000 + rand.IntN(12000)
+	const first, slices, width = 20000, 8, 1500
+	base := first + os.Getpid()%slices*width
+	for range 200 {
+		port := base + rand.IntN(width)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
 		if checkPortFree(host, port) == nil {
 			return port, nil
 		}
