@@ -173,6 +173,12 @@ var kindTexts = map[string][2]string{
 	"final_report_accepted":            {"Abschlussbericht angenommen: Abrechnung", "Final report accepted: settlement"},
 	"withdrawn":                        {"Antrag zurückgezogen", "Application withdrawn"},
 	"cancelled":                        {"Antrag storniert", "Application cancelled"},
+	"repayment_demanded":               {"Rückforderung", "Repayment demanded"},
+	"repayment_reminder":               {"Erinnerung: Rückzahlung fällig", "Reminder: repayment due"},
+	"repayment_overdue":                {"Rückzahlung überfällig", "Repayment overdue"},
+	"repayment_dunning":                {"Mahnung: Rückzahlung überfällig", "Dunning: repayment overdue"},
+	"repayment_received":               {"Rückzahlung eingegangen", "Repayment received"},
+	"repayment_settled":                {"Rückforderung beglichen", "Repayment settled"},
 	"closed":                           {"Vorhaben abgeschlossen", "Project closed"},
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go.temporal.io/sdk/client"
@@ -390,26 +391,71 @@ func shortID(s string) string {
 type repaymentRequest struct {
 	AmountCents   int64  `json:"amount_cents" validate:"required,gt=0,max=100000000000"`
 	BankReference string `json:"bank_reference" validate:"required,max=140"`
+	// ReceivedOn is the payment's value date (YYYY-MM-DD, default today):
+	// interest runs up to it.
+	ReceivedOn string `json:"received_on" validate:"omitempty,max=10"`
 }
 
 // RepaymentResponse is where a repayment demand stands.
 type RepaymentResponse struct {
-	ApplicationID    string `json:"application_id"`
-	RepaymentCents   int64  `json:"repayment_cents"`
-	RepaidCents      int64  `json:"repaid_cents"`
-	OutstandingCents int64  `json:"outstanding_cents"`
-	Currency         string `json:"currency"`
+	ApplicationID  string `json:"application_id"`
+	RepaymentCents int64  `json:"repayment_cents"`
+	RepaidCents    int64  `json:"repaid_cents"`
+	// OutstandingCents is what is owed today, interest included.
+	OutstandingCents int64 `json:"outstanding_cents"`
+	// InterestOwedCents is the interest in it (demands of workflow version
+	// "repayment-demands"; earlier ones charge none).
+	InterestOwedCents int64                   `json:"interest_owed_cents"`
+	Currency          string                  `json:"currency"`
+	Demand            *models.RepaymentDemand `json:"repayment_demand,omitempty"`
+	Status            models.Status           `json:"status"`
 }
 
 // recordRepayment books money a group paid back on a repayment demand; the
 // fund can commit it again (waitlisted applications are promoted). The bank
-// reference keys it: the same receipt recorded twice counts once.
+// reference keys it: the same receipt recorded twice counts once. A demand
+// the workflow keeps is booked through it (interest first, then principal;
+// the application closes when nothing is owed); one from before is booked
+// in the ledger alone.
 func (s *Server) recordRepayment(c echo.Context) error {
 	var req repaymentRequest
 	if err := bind(c, &req, true); err != nil {
 		return err
 	}
+	today := s.cfg.Now().UTC().Truncate(24 * time.Hour)
+	received := today
+	if req.ReceivedOn != "" {
+		d, err := time.Parse(time.DateOnly, req.ReceivedOn)
+		if err != nil {
+			return invalidFields(models.FieldError{Field: "received_on", Message: "must be a date (YYYY-MM-DD)"})
+		}
+		if d.After(today) {
+			return invalidFields(models.FieldError{Field: "received_on", Message: "must not be in the future"})
+		}
+		received = d
+	}
 	ctx := c.Request().Context()
+	rec, err := s.cfg.Store.Application(ctx, c.Param("id"), store.Scope{})
+	if err != nil {
+		return err
+	}
+	var st models.ApplicationState
+	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
+		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	}
+	if st.Demand != nil {
+		ref := strings.TrimSpace(req.BankReference)
+		st, err := s.act(c, rec, workflows.UpdateRecordRepayment, req, workflows.RepaymentActionInput{
+			Actor: userOf(c).Actor(), BankReference: ref, AmountCents: req.AmountCents, ReceivedOn: received})
+		if err != nil {
+			return respond(c, http.StatusCreated, st, err)
+		}
+		d := st.Demand
+		principal, interest := d.OwedOn(today)
+		return c.JSON(http.StatusCreated, RepaymentResponse{ApplicationID: st.ID, RepaymentCents: d.PrincipalCents,
+			RepaidCents: d.PrincipalPaidCents, OutstandingCents: principal + interest, InterestOwedCents: interest,
+			Currency: "EUR", Demand: d, Status: st.Status})
+	}
 	_, app, promoted, err := s.cfg.Store.RecordRepayment(ctx, models.RepaymentInput{ApplicationID: c.Param("id"),
 		BankReference: strings.TrimSpace(req.BankReference), AmountCents: req.AmountCents, At: s.cfg.Now().UTC()})
 	if errors.Is(err, models.ErrInvalid) {
@@ -420,7 +466,7 @@ func (s *Server) recordRepayment(c echo.Context) error {
 	}
 	s.tellPromoted(ctx, promoted)
 	return c.JSON(http.StatusCreated, RepaymentResponse{ApplicationID: app.ID, RepaymentCents: app.RepaymentCents,
-		RepaidCents: app.RepaidCents, OutstandingCents: app.RepaymentCents - app.RepaidCents, Currency: "EUR"})
+		RepaidCents: app.RepaidCents, OutstandingCents: app.RepaymentCents - app.RepaidCents, Currency: "EUR", Status: app.Status})
 }
 
 // listExports lists the payment files made, newest first, so a file whose

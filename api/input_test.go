@@ -253,6 +253,14 @@ func TestBadInput(t *testing.T) {
 		{"assessment: unknown decision", f.reviewer, "", active + "/reports/rep-1/assessment", map[string]any{"decision": "perhaps"}, 422, []string{"decision"}},
 		{"assessment: oversized", f.reviewer, "", active + "/reports/rep-1/assessment", oversized("comment"), 413, nil},
 
+		// POST /api/v1/applications/:id/repayments
+		{"repayment: malformed JSON", f.finance, "", active + "/repayments", `{"amount_cents": `, 400, nil},
+		{"repayment: missing fields", f.finance, "", active + "/repayments", `{}`, 422, []string{"amount_cents", "bank_reference"}},
+		{"repayment: amount negative", f.finance, "", active + "/repayments", map[string]any{"amount_cents": -5, "bank_reference": "R"}, 422, []string{"amount_cents"}},
+		{"repayment: received_on not a date", f.finance, "", active + "/repayments", map[string]any{"amount_cents": 5, "bank_reference": "R", "received_on": "yesterday"}, 422, []string{"received_on"}},
+		{"repayment: received_on in the future", f.finance, "", active + "/repayments", map[string]any{"amount_cents": 5, "bank_reference": "R", "received_on": "2999-12-31"}, 422, []string{"received_on"}},
+		{"repayment: oversized", f.finance, "", active + "/repayments", oversized("bank_reference"), 413, nil},
+
 		// POST /api/v1/disbursements/:id/approval, payment, failure
 		{"approval: malformed JSON", f.finance, "", disb + "/approval", `{"comment": `, 400, nil},
 		{"approval: comment as number", f.finance, "", disb + "/approval", map[string]any{"comment": 5}, 422, []string{"comment"}},

@@ -130,6 +130,48 @@ func TestClocksAndSidePaths(t *testing.T) {
 		record(t, app, id, "revision_deadline")
 	})
 
+	t.Run("repayment demand: reminder, overdue, paid back", func(t *testing.T) {
+		id := startFast(t, w, func(r *models.Rules) {
+			r.RepaymentDue, r.ReportReminder = 3*time.Second, 2*time.Second
+			r.RepaymentInterestBasisPoints = 500
+		})
+		for _, r := range w.reviewers {
+			vote(id, r, "approve")
+		}
+		var st appState
+		app.Must(t, 200, "POST", "/api/v1/applications/"+id+"/acceptance", w.applicant, nil).JSON(t, &st)
+		st = w.pay(t, st, 1)
+		app.Must(t, 200, "POST", "/api/v1/applications/"+id+"/cancellation", app.Admin, map[string]any{"reason": "no project"})
+		waitEvent(t, w, id, "repayment_reminder")
+		waitEvent(t, w, id, "repayment_overdue")
+		var owing struct {
+			Status string `json:"status"`
+			Demand struct {
+				Status    string `json:"status"`
+				Principal int64  `json:"principal_cents"`
+			} `json:"repayment_demand"`
+		}
+		app.Must(t, 200, "GET", "/api/v1/applications/"+id, w.finance1, nil).JSON(t, &owing)
+		if owing.Status != "cancelled" || owing.Demand.Status != "overdue" || owing.Demand.Principal != 400_000 {
+			t.Fatalf("after the due date: %+v, want cancelled with 400000 overdue", owing)
+		}
+		// Overdue for seconds, not a whole day: no interest yet.
+		var rep struct {
+			Outstanding int64 `json:"outstanding_cents"`
+			Interest    int64 `json:"interest_owed_cents"`
+		}
+		app.Must(t, http.StatusCreated, "POST", "/api/v1/applications/"+id+"/repayments", w.finance2,
+			map[string]any{"amount_cents": 100_000, "bank_reference": "RZ-1"}).JSON(t, &rep)
+		if rep.Outstanding != 300_000 || rep.Interest != 0 {
+			t.Fatalf("after a part payment: %+v, want 300000 outstanding, no interest", rep)
+		}
+		app.Must(t, http.StatusCreated, "POST", "/api/v1/applications/"+id+"/repayments", w.finance2,
+			map[string]any{"amount_cents": 300_000, "bank_reference": "RZ-2"})
+		waitEvent(t, w, id, "repayment_settled")
+		app.BooksExact(t)
+		record(t, app, id, "repayment_overdue")
+	})
+
 	t.Run("waitlist's own check", func(t *testing.T) {
 		small := app.CreateProgramme(t, 500_000, nil)
 		id := startFast(t, w, func(r *models.Rules) { r.WaitlistCheck = time.Second }, small)

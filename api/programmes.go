@@ -55,6 +55,8 @@ type ruleChanges struct {
 	FinalReportAfterDays   *int           `json:"final_report_after_days" validate:"omitempty,min=1,max=365"`
 	ReminderDays           *int           `json:"reminder_days" validate:"omitempty,min=1,max=60"`
 	TranchePlan            []trancheDTO   `json:"tranche_plan" validate:"omitempty,max=10,dive"`
+	RepaymentDueDays       *int           `json:"repayment_due_days" validate:"omitempty,min=1,max=365"`
+	RepaymentInterestBP    *int           `json:"repayment_interest_basis_points" validate:"omitempty,min=0,max=2000"`
 }
 
 // programmeRules are the rules a programme stores.
@@ -75,6 +77,15 @@ func (r ruleChanges) over(rules models.Rules, p models.Programme) models.Rules {
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// repaymentDue is the time a group has to pay back (the default where the
+// rules say nothing).
+func repaymentDue(r models.Rules) time.Duration {
+	if r.RepaymentDue > 0 {
+		return r.RepaymentDue
+	}
+	return models.DefaultRepaymentDue
+}
 
 // rules turns the request into programme rules over the defaults.
 func (r createProgrammeRequest) rules() models.Rules {
@@ -123,6 +134,8 @@ func (r ruleChanges) applyTo(out models.Rules) models.Rules {
 	setDays(&out.AcceptanceDeadline, r.AcceptanceDeadlineDays)
 	setDays(&out.InterimReportAfter, r.InterimReportAfterDays)
 	setDays(&out.FinalReportAfter, r.FinalReportAfterDays)
+	setDays(&out.RepaymentDue, r.RepaymentDueDays)
+	setInt(&out.RepaymentInterestBasisPoints, r.RepaymentInterestBP)
 	if r.ReminderDays != nil {
 		d := days(*r.ReminderDays)
 		out.ReviewReminder, out.AcceptanceReminder, out.ReportReminder = d, d, d
@@ -160,6 +173,10 @@ type RulesView struct {
 	ReportReminderDays     int                      `json:"report_reminder_days"`
 	TranchePlan            []models.TranchePlanItem `json:"tranche_plan"`
 	MaxOpenPerApplicant    int                      `json:"max_open_applications_per_applicant,omitempty"`
+	RepaymentDueDays       int                      `json:"repayment_due_days"`
+	// RepaymentInterestBasisPoints is the yearly interest on repayments
+	// overdue (627 = 6.27 %); 0: none.
+	RepaymentInterestBasisPoints int `json:"repayment_interest_basis_points"`
 }
 
 func toRulesView(r models.Rules) RulesView {
@@ -172,7 +189,8 @@ func toRulesView(r models.Rules) RulesView {
 		RevisionDeadlineDays: d(r.RevisionDeadline), AcceptanceDeadlineDays: d(r.AcceptanceDeadline),
 		AcceptanceReminderDays: d(r.AcceptanceReminder), InterimReportAfterDays: d(r.InterimReportAfter),
 		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan,
-		MaxOpenPerApplicant: r.MaxOpenPerApplicant}
+		MaxOpenPerApplicant: r.MaxOpenPerApplicant, RepaymentDueDays: d(repaymentDue(r)),
+		RepaymentInterestBasisPoints: r.RepaymentInterestBasisPoints}
 }
 
 // ProgrammeResponse is a programme with its rules and ledger.

@@ -89,6 +89,36 @@ func TestLifecycleScenarios(t *testing.T) {
 		if l := w.ledger(t); l.ReservedCents != 0 || l.PaidCents != 400_000 || l.ReleasedCents != 600_000 {
 			t.Fatalf("ledger after cancellation = %+v, want reserved 0 paid 400000 released 600000", l)
 		}
+		// The money paid is demanded back; it stays cancelled, owing, until
+		// finance books the transfer.
+		var owing struct {
+			Demand *struct {
+				Reason    string `json:"reason"`
+				Principal int64  `json:"principal_cents"`
+				Status    string `json:"status"`
+			} `json:"repayment_demand"`
+			Next []struct {
+				Action string `json:"action"`
+				Yours  bool   `json:"yours"`
+			} `json:"next"`
+		}
+		app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, w.applicant, nil).JSON(t, &owing)
+		if d := owing.Demand; d == nil || d.Reason != "cancellation" || d.Principal != 400_000 || d.Status != "open" ||
+			len(owing.Next) == 0 || owing.Next[0].Action != "repay" || !owing.Next[0].Yours {
+			t.Fatalf("after cancellation the group sees demand %+v, next %+v; want 400000 owed and theirs to repay", d, owing.Next)
+		}
+		var rep struct {
+			Outstanding int64  `json:"outstanding_cents"`
+			Status      string `json:"status"`
+		}
+		app.Must(t, http.StatusCreated, "POST", "/api/v1/applications/"+st.ID+"/repayments", w.finance1,
+			map[string]any{"amount_cents": 400_000, "bank_reference": "STORNO-1", "received_on": time.Now().UTC().Format(time.DateOnly)}).JSON(t, &rep)
+		if rep.Outstanding != 0 || rep.Status != "cancelled" {
+			t.Fatalf("after the repayment: %+v, want nothing outstanding, still cancelled", rep)
+		}
+		if l := w.ledger(t); l.PaidCents != 0 || l.ReleasedCents != 1_000_000 {
+			t.Fatalf("ledger after the repayment = %+v, want paid 0 released 1000000", l)
+		}
 		record(t, app, st.ID, "cancellation")
 	})
 
@@ -102,8 +132,9 @@ func TestLifecycleScenarios(t *testing.T) {
 		st = w.pay(t, st, 2)
 		// Eligible costs 1,200,001 at 50 %: grant 600,000 (rounded down); 800,000 paid.
 		st = w.report(t, st.ID, "final", 1_200_001, w.reviewers[2])
-		if st.Status != "closed" || st.Settlement == nil || st.Settlement.GrantCents != 600_000 || st.RepaymentCents != 200_000 {
-			t.Fatalf("status=%s settlement=%+v repayment=%d, want closed, grant 600000, repayment 200000",
+		// Not closed while money is owed.
+		if st.Status != "active" || st.Settlement == nil || st.Settlement.GrantCents != 600_000 || st.RepaymentCents != 200_000 {
+			t.Fatalf("status=%s settlement=%+v repayment=%d, want active (owing), grant 600000, repayment 200000",
 				st.Status, st.Settlement, st.RepaymentCents)
 		}
 		if st.Tranches[2].Status != "cancelled" {
@@ -114,8 +145,9 @@ func TestLifecycleScenarios(t *testing.T) {
 		}
 		// The group pays the 2,000.00 EUR back in two transfers; finance books them.
 		var rep struct {
-			Repaid      int64 `json:"repaid_cents"`
-			Outstanding int64 `json:"outstanding_cents"`
+			Repaid      int64  `json:"repaid_cents"`
+			Outstanding int64  `json:"outstanding_cents"`
+			Status      string `json:"status"`
 		}
 		pay := func(amount int64, ref string) apptest.Response {
 			return app.Do(t, "POST", "/api/v1/applications/"+st.ID+"/repayments", w.finance1,
@@ -129,7 +161,21 @@ func TestLifecycleScenarios(t *testing.T) {
 		if rep.Repaid != 150_000 || rep.Outstanding != 50_000 {
 			t.Fatalf("after one receipt booked twice: repaid %d outstanding %d, want 150000 and 50000", rep.Repaid, rep.Outstanding)
 		}
+		if rep.Status != "active" {
+			t.Fatalf("status with 500.00 EUR still owed = %s, want active", rep.Status)
+		}
+		if r := app.Do(t, "POST", "/api/v1/applications/"+st.ID+"/repayments", w.finance1,
+			map[string]any{"amount_cents": 150_000, "bank_reference": "RUECK-1", "received_on": "2020-01-01"}); r.Status != http.StatusConflict {
+			t.Fatalf("a booked reference with another date = %d, want 409", r.Status)
+		}
+		if r := app.Do(t, "POST", "/api/v1/applications/"+st.ID+"/repayments", w.finance1,
+			map[string]any{"amount_cents": 1, "bank_reference": "RUECK-9", "received_on": "2999-01-01"}); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a value date in the future = %d, want 422", r.Status)
+		}
 		pay(50_000, "RUECK-2").JSON(t, &rep)
+		if rep.Status != "closed" || rep.Outstanding != 0 {
+			t.Fatalf("after the last transfer: %+v, want closed with nothing owed", rep)
+		}
 		if r := pay(1, "RUECK-3"); r.Status != http.StatusConflict {
 			t.Fatalf("repayment when nothing is owed = %d, want 409", r.Status)
 		}

@@ -26,8 +26,10 @@ type ApplicationState struct {
 	PaidCents      int64       `json:"paid_cents"`
 	RepaymentCents int64       `json:"repayment_cents"`
 	Settlement     *Settlement `json:"settlement,omitempty"`
-	Tranches       []Tranche   `json:"tranches"`
-	Reports        []Report    `json:"reports"`
+	// Demand is the money demanded back, while and after it is owed.
+	Demand   *RepaymentDemand `json:"repayment_demand,omitempty"`
+	Tranches []Tranche        `json:"tranches"`
+	Reports  []Report         `json:"reports"`
 
 	Deadlines Deadlines `json:"deadlines"`
 	Reminders Reminders `json:"reminders"`
@@ -162,6 +164,8 @@ type ApplyInput struct {
 	Events   []Event          `json:"events"`
 	Releases []ReleaseInput   `json:"releases,omitempty"`
 	Payments []PaymentInput   `json:"payments,omitempty"`
+	// Repayments are payments received on a repayment demand.
+	Repayments []RepaymentInput `json:"repayments,omitempty"`
 }
 
 // ApplyResult names the waitlisted applications the releases promoted, oldest
@@ -265,4 +269,9 @@ type RepaymentInput struct {
 	BankReference string    `json:"bank_reference"`
 	AmountCents   int64     `json:"amount_cents"`
 	At            time.Time `json:"at"`
+	// ProgrammeID and InterestCents are set by the workflow's demands
+	// (version "repayment-demands"): AmountCents is then the principal
+	// repaid, InterestCents the interest in the same payment.
+	ProgrammeID   string `json:"programme_id,omitempty"`
+	InterestCents int64  `json:"interest_cents,omitempty"`
 }

@@ -40,6 +40,12 @@ type Rules struct {
 	// WaitlistCheck is how often a waitlisted application asks the ledger
 	// itself (zero: daily). Not set through the API.
 	WaitlistCheck time.Duration `json:"waitlist_check,omitempty"`
+	// RepaymentDue is how long a group has to pay back money demanded
+	// (zero: DefaultRepaymentDue); RepaymentInterestBasisPoints the yearly
+	// interest on what is overdue (627 = 6.27 %, e.g. five points above the
+	// base rate; zero: none). The reminder comes ReportReminder before.
+	RepaymentDue                 time.Duration `json:"repayment_due,omitempty"`
+	RepaymentInterestBasisPoints int           `json:"repayment_interest_basis_points,omitempty"`
 
 	// TranchePlan is the percentage of the grant paid at each trigger; the
 	// percentages add up to 100.

@@ -152,7 +152,10 @@ func (a *application) handleCancel(ctx workflow.Context, in ActionInput) error {
 	a.s.Reason = in.Reason
 	a.stopTranches()
 	a.s.RepaymentCents = a.s.PaidCents
-	return a.transition(ctx, models.StatusCancelled, "cancelled", in.Actor, in.Reason)
+	if err := a.transition(ctx, models.StatusCancelled, "cancelled", in.Actor, in.Reason); err != nil {
+		return err
+	}
+	return a.demand(ctx, "cancellation", a.s.PaidCents)
 }
 
 // stopTranches cancels every tranche not paid.

@@ -118,6 +118,8 @@ type application struct {
 	// stateAid: version 1 of "state-aid-register" (review.go): the grant is
 	// checked against this fund's register of de-minimis aid when it is made.
 	stateAid bool
+	// demands: version 1 of "repayment-demands" (repayment.go).
+	demands bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -196,6 +198,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
 	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
 	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
+	a.demands = workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}
@@ -216,7 +219,8 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 			return ApplicationResult{}, err
 		}
 	}
-	for !a.s.Status.Final() {
+	// A demand still owed keeps a cancelled application's run going.
+	for !a.s.Status.Final() || a.owes() {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := a.quiet(ctx); err != nil {
 				return ApplicationResult{}, err

@@ -105,6 +105,8 @@ type fakeLedger struct {
 	reserves  []models.ReserveInput
 	releases  []models.ReleaseInput
 	payments  []models.PaymentInput
+	// repayments booked (principal in AmountCents, interest apart).
+	repayments []models.RepaymentInput
 	// failApply, if set, decides whether an Apply is refused (as a
 	// database refusing its content would) before anything is booked.
 	failApply func(models.ApplyInput) bool
@@ -196,6 +198,13 @@ func (l *fakeLedger) Apply(ctx context.Context, in models.ApplyInput) (models.Ap
 		}
 		out.Promoted = append(out.Promoted, res.Promoted...)
 	}
+	l.mu.Lock()
+	for _, r := range in.Repayments {
+		l.repayments = append(l.repayments, r)
+		l.paid -= r.AmountCents
+		l.available += r.AmountCents
+	}
+	l.mu.Unlock()
 	for _, e := range in.Events {
 		if err := l.Project(ctx, models.ProjectInput{State: in.State, Event: e}); err != nil {
 			return out, err
@@ -1110,6 +1119,35 @@ func TestSettlementWithRepayment(t *testing.T) {
 	// 24,000.00 EUR have been paid.
 	h.submitReport(models.ReportFinal, "final-1", 40_000_00)
 	settled := h.assess("final-1", "accept")
+	// Still active while money is owed: the demand is due in 30 days.
+	h.inspect(func(st models.ApplicationState) {
+		d := st.Demand
+		if st.Status != models.StatusActive || d == nil || d.PrincipalCents != 4_000_00 || d.Status != models.DemandOpen ||
+			!d.DueAt.Equal(settled.Add(30*day)) || d.Reason != "settlement" {
+			t.Errorf("after settlement: status %s demand %+v, want active and 4,000.00 EUR due in 30 days", st.Status, d)
+		}
+		if !slices.ContainsFunc(st.Next, func(n models.Next) bool { return n.Action == "repay" && n.From == models.RoleApplicant }) {
+			t.Errorf("next = %+v, want the group to repay", st.Next)
+		}
+	})
+	// Paid back in two parts, before the due date (no interest).
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK-0",
+		AmountCents: 4_000_01, ReceivedOn: settled}, models.CodeInvalid, "amount_cents")
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: applicant, BankReference: "BACK-0",
+		AmountCents: 1, ReceivedOn: settled}, models.CodeForbidden)
+	first := h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK-1",
+		AmountCents: 1_500_00, ReceivedOn: settled.Add(day)}, func(st models.ApplicationState) {
+		if st.Status != models.StatusActive || st.Demand.Outstanding() != 2_500_00 {
+			t.Errorf("after a part payment: %s, outstanding %d", st.Status, st.Demand.Outstanding())
+		}
+	})
+	// The same receipt again is booked once; with another amount it is refused.
+	h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
+		AmountCents: 1_500_00, ReceivedOn: settled.Add(day)})
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
+		AmountCents: 1_400_00, ReceivedOn: settled.Add(day)}, models.CodeConflict)
+	repaid := h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-2",
+		AmountCents: 2_500_00, ReceivedOn: settled.Add(2 * day)})
 	res := h.runToEnd()
 
 	want := workflows.ApplicationResult{Status: models.StatusClosed, GrantedCents: requested, PaidCents: 24_000_00, RepaymentCents: 4_000_00}
@@ -1127,10 +1165,19 @@ func TestSettlementWithRepayment(t *testing.T) {
 	wantTranches(t, st.Tranches,
 		tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TranchePaid), tr(t3, 0, models.TrancheCancelled))
 	kinds := h.ledger.kinds()
-	if tail := kinds[len(kinds)-3:]; !slices.Equal(tail, []string{"final_report_submitted", "final_report_accepted", "closed"}) {
-		t.Errorf("last events = %v, want final report submitted, accepted, closed", tail)
+	if tail := kinds[len(kinds)-7:]; !slices.Equal(tail, []string{"final_report_submitted", "final_report_accepted",
+		"repayment_demanded", "repayment_received", "repayment_received", "repayment_settled", "closed"}) {
+		t.Errorf("last events = %v, want final report submitted, accepted, repayment demanded, received twice, settled, closed", tail)
 	}
-	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, settled)
+	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, repaid)
+	wantRepayments := []models.RepaymentInput{
+		{ProgrammeID: progID, ApplicationID: appID, BankReference: "BACK-1", AmountCents: 1_500_00, At: first},
+		{ProgrammeID: progID, ApplicationID: appID, BankReference: "BACK-2", AmountCents: 2_500_00, At: repaid},
+	}
+	assert.Equal(t, wantRepayments, h.ledger.repayments, "repayments booked")
+	if h.ledger.paid != 20_000_00 {
+		t.Errorf("ledger paid = %d, want the final grant 20,000.00 EUR", h.ledger.paid)
+	}
 	wantReleases := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "settlement", AmountCents: 6_000_01, At: settled}}
 	assert.Equal(t, wantReleases, h.ledger.releases, "ReleaseBudget calls")
 	if len(h.ledger.payments) != 2 {
@@ -1139,6 +1186,62 @@ func TestSettlementWithRepayment(t *testing.T) {
 	if h.ledger.reserved != 0 {
 		t.Errorf("ledger reserved = %d, want 0", h.ledger.reserved)
 	}
+}
+
+// TestRepaymentOverdueWithInterest: a demand not paid by its due date is
+// reminded before it, overdue at it and dunned every 30 days after it;
+// interest runs from the due date on what is outstanding, and a payment
+// settles interest first. The application closes once nothing is owed.
+func TestRepaymentOverdueWithInterest(t *testing.T) {
+	h := newHarness(t, func(in *workflows.ApplicationInput, _ *fakeLedger) {
+		in.Rules.RepaymentDue = 14 * day
+		in.Rules.RepaymentInterestBasisPoints = 500
+	})
+	h.toActive(true, true)
+	h.submitReport(models.ReportFinal, "final-1", 40_000_00) // 4,000.00 EUR to pay back
+	settled := h.assess("final-1", "accept")
+	due := settled.Add(14 * day)
+	h.wait(14*day + 73*day)
+	// 73 days late: 4,000.00 × 5 % × 73/365 = 40.00 EUR interest.
+	late := due.Add(73 * day)
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK-1",
+		AmountCents: 4_040_01, ReceivedOn: late}, models.CodeInvalid, "amount_cents")
+	first := h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK-1",
+		AmountCents: 2_040_00, ReceivedOn: late}, func(st models.ApplicationState) {
+		d := st.Demand
+		if d.Status != models.DemandOverdue || d.InterestPaidCents != 40_00 || d.Outstanding() != 2_000_00 || d.Dunnings != 2 {
+			t.Errorf("after the first payment: %+v", d)
+		}
+	})
+	// Another 73 days: 20.00 EUR on the 2,000.00 EUR left.
+	h.wait(73 * day)
+	later := late.Add(73 * day)
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK-2",
+		AmountCents: 1, ReceivedOn: late.Add(-day)}, models.CodeInvalid, "received_on")
+	last := h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-2",
+		AmountCents: 2_020_00, ReceivedOn: later})
+	res := h.runToEnd()
+
+	if res.Status != models.StatusClosed {
+		t.Errorf("status = %s, want closed", res.Status)
+	}
+	want := []models.RepaymentInput{
+		{ProgrammeID: progID, ApplicationID: appID, BankReference: "BACK-1", AmountCents: 2_000_00, InterestCents: 40_00, At: first},
+		{ProgrammeID: progID, ApplicationID: appID, BankReference: "BACK-2", AmountCents: 2_000_00, InterestCents: 20_00, At: last},
+	}
+	assert.Equal(t, want, h.ledger.repayments, "repayments booked")
+	h.wantEvent("repayment_reminder", "", models.StatusActive, system, due.Add(-testRules().ReportReminder))
+	h.wantEvent("repayment_overdue", "", models.StatusActive, system, due)
+	var dunned []time.Time
+	for _, e := range h.ledger.events() {
+		if e.Kind == "repayment_dunning" {
+			dunned = append(dunned, e.At)
+		}
+	}
+	if wantDun := []time.Time{due.Add(30 * day), due.Add(60 * day), due.Add(90 * day), due.Add(120 * day)}; !slices.EqualFunc(dunned, wantDun, time.Time.Equal) {
+		t.Errorf("dunned at %v, want %v", dunned, wantDun)
+	}
+	h.wantEvent("closed", models.StatusActive, models.StatusClosed, system, last)
 }
 
 func TestWithdrawBeforePayment(t *testing.T) {
@@ -1214,18 +1317,34 @@ func TestCancelByAdmin(t *testing.T) {
 		want  workflows.ApplicationResult
 		// tranches after the cancellation
 		tranches []models.Tranche
+		// after the cancellation, before the run ends
+		after func(h *harness, cancelled time.Time)
 	}{
 		{"in review", func(h *harness) {}, models.StatusInReview,
-			workflows.ApplicationResult{Status: models.StatusCancelled}, nil},
+			workflows.ApplicationResult{Status: models.StatusCancelled}, nil, nil},
 		{"active with tranche 1 paid", func(h *harness) { h.toActive(true, false) }, models.StatusActive,
 			workflows.ApplicationResult{Status: models.StatusCancelled, GrantedCents: requested, PaidCents: tranche1, RepaymentCents: tranche1},
-			[]models.Tranche{tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TrancheCancelled), tr(t3, tranche3, models.TrancheCancelled)}},
+			[]models.Tranche{tr(t1, tranche1, models.TranchePaid), tr(t2, tranche2, models.TrancheCancelled), tr(t3, tranche3, models.TrancheCancelled)},
+			// The run goes on, cancelled, until the money paid is back.
+			func(h *harness, cancelled time.Time) {
+				h.inspect(func(st models.ApplicationState) {
+					if st.Status != models.StatusCancelled || st.Demand == nil || st.Demand.PrincipalCents != tranche1 || st.Demand.Reason != "cancellation" {
+						t.Errorf("after cancellation: %s demand %+v", st.Status, st.Demand)
+					}
+				})
+				h.reject(workflows.UpdateWithdraw, workflows.ActionInput{Actor: applicant}, models.CodeConflict)
+				h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance1, BankReference: "BACK",
+					AmountCents: tranche1, ReceivedOn: cancelled})
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			tt.stage(h)
 			cancelled := h.ok(workflows.UpdateCancel, workflows.ActionInput{Actor: admin, Reason: "funds misused"})
+			if tt.after != nil {
+				tt.after(h, cancelled)
+			}
 			res := h.runToEnd()
 			if res != tt.want {
 				t.Errorf("result = %+v, want %+v", res, tt.want)
@@ -1240,8 +1359,8 @@ func TestCancelByAdmin(t *testing.T) {
 			}
 			want := []models.ReleaseInput{{ProgrammeID: progID, ApplicationID: appID, Key: "cancellation", All: true, At: cancelled}}
 			assert.Equal(t, want, h.ledger.releases, "ReleaseBudget calls")
-			if h.ledger.reserved != 0 || h.ledger.paid != tt.want.PaidCents {
-				t.Errorf("ledger reserved %d paid %d, want 0 and %d", h.ledger.reserved, h.ledger.paid, tt.want.PaidCents)
+			if h.ledger.reserved != 0 || h.ledger.paid != 0 {
+				t.Errorf("ledger reserved %d paid %d, want 0 and 0 (paid back)", h.ledger.reserved, h.ledger.paid)
 			}
 		})
 	}

@@ -87,7 +87,7 @@ func (a *application) alarms() []alarm {
 		out = append(out, a.reportAlarms(models.ReportInterim, d.InterimReport, &a.s.Reminders.InterimReminded, &a.s.Reminders.InterimOverdue)...)
 		out = append(out, a.reportAlarms(models.ReportFinal, d.FinalReport, &a.s.Reminders.FinalReminded, &a.s.Reminders.FinalOverdue)...)
 	}
-	return out
+	return append(out, a.demandAlarms()...)
 }
 
 func (a *application) reportAlarms(kind models.ReportKind, due *time.Time, reminded, overdue *bool) []alarm {
@@ -220,13 +220,14 @@ func (a *application) ring(ctx workflow.Context) error {
 		return a.promote(ctx)
 	}
 	now := workflow.Now(ctx)
+	wasFinal := a.s.Status.Final()
 	// Recompute under the lock: an action may have moved the stage on.
 	for _, al := range a.alarms() {
 		if !al.When.After(now) {
 			if err := al.Fire(ctx); err != nil {
 				return err
 			}
-			if a.s.Status.Final() {
+			if a.s.Status.Final() && !wasFinal {
 				return nil
 			}
 		}

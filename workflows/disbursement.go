@@ -182,7 +182,7 @@ func (a *application) pay(ctx workflow.Context, in models.PaymentInput) error {
 // closeIfSettled closes the application once the final report is accepted
 // and every tranche is paid or cancelled.
 func (a *application) closeIfSettled(ctx workflow.Context) error {
-	if a.s.Settlement == nil || a.s.Status != models.StatusActive {
+	if a.s.Settlement == nil || a.s.Status != models.StatusActive || a.owes() {
 		return nil
 	}
 	for _, t := range a.s.Tranches {

@@ -29,12 +29,14 @@ type pending struct {
 	events   []models.Event
 	releases []models.ReleaseInput
 	payments []models.PaymentInput
+	// repayments: payments received on the repayment demand.
+	repayments []models.RepaymentInput
 	// state: the state changed without an event (a rescheduled check).
 	state bool
 }
 
 func (p pending) empty() bool {
-	return len(p.events) == 0 && len(p.releases) == 0 && len(p.payments) == 0 && !p.state
+	return len(p.events) == 0 && len(p.releases) == 0 && len(p.payments) == 0 && len(p.repayments) == 0 && !p.state
 }
 
 // versionWrittenChecks: from version 1 of "written-checks" on, a waitlist
@@ -95,6 +97,7 @@ func (a *application) commit(ctx workflow.Context) error {
 		var res models.ApplyResult
 		err := workflow.ExecuteActivity(activityCtx(ctx), ActivityApply, models.ApplyInput{
 			State: a.s, Events: a.pend.events, Releases: a.pend.releases, Payments: a.pend.payments,
+			Repayments: a.pend.repayments,
 		}).Get(ctx, &res)
 		if err != nil {
 			return fmt.Errorf("write changes: %w", err)

@@ -29,6 +29,7 @@ var (
 	sinceRegistry      = []string{"invitation_accepted", "invitation_declined"}
 	sinceNotifications = []string{"notifications"}
 	sinceStateAid      = []string{"state_aid_exceeded", "call_submission"}
+	sinceRepayment     = []string{"repayment_overdue"}
 )
 
 // TestReplayRecordedLifecycles replays the recorded histories against the
@@ -47,21 +48,23 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/v3/ before "sealed-actions", testdata/v4/ before
 	// "organisation-registry", testdata/v5/ before "steady-clock", testdata/v6/
 	// before "written-checks", testdata/v7/ before "notifications",
-	// testdata/v8/ before "state-aid-register": running
+	// testdata/v8/ before "state-aid-register", testdata/v9/ before
+	// "repayment-demands": running
 	// workflows of every version must replay.
 	durable := append(append([]string{}, everyVersion...), sinceDurable...)
 	registry := append(append([]string{}, durable...), sinceRegistry...)
 	notifications := append(append([]string{}, registry...), sinceNotifications...)
+	stateAid := append(append([]string{}, notifications...), sinceStateAid...)
 	var files []string
 	for _, d := range []struct {
 		dir  string
 		want []string
 	}{
-		{"testdata", append(append([]string{}, notifications...), sinceStateAid...)},
+		{"testdata", append(append([]string{}, stateAid...), sinceRepayment...)},
 		{"v0", everyVersion}, {"v1", everyVersion}, {"v2", everyVersion},
 		{"v3", durable}, {"v4", durable},
 		{"v5", registry}, {"v6", registry}, {"v7", registry},
-		{"v8", notifications},
+		{"v8", notifications}, {"v9", stateAid},
 	} {
 		dir, want := d.dir, d.want
 		if dir != "testdata" {

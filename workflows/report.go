@@ -166,5 +166,8 @@ func (a *application) settle(ctx workflow.Context, actor models.Actor, r *models
 	if err := a.emit(ctx, "final_report_accepted", "", actor, r.ID); err != nil {
 		return err
 	}
+	if err := a.demand(ctx, "settlement", s.RepaymentCents); err != nil {
+		return err
+	}
 	return a.closeIfSettled(ctx)
 }

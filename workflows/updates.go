@@ -137,6 +137,7 @@ func (a *application) registerUpdates(ctx workflow.Context) error {
 		register(ctx, a, UpdateSubmitReport, a.validateReport, a.handleReport),
 		register(ctx, a, UpdateAssessReport, a.validateAssess, a.handleAssess),
 		register(ctx, a, UpdateAnswerInvitation, a.validateInvitation, a.handleInvitation),
+		register(ctx, a, UpdateRecordRepayment, a.validateRepayment, a.handleRepayment),
 	} {
 		if err != nil {
 			return err

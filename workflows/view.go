@@ -79,6 +79,11 @@ func NextSteps(s models.ApplicationState) []models.Next {
 			add("submit_final_report", models.RoleApplicant, d.FinalReport)
 		}
 	}
+	if dm := s.Demand; dm.Owes() {
+		due := dm.DueAt
+		add("repay", models.RoleApplicant, &due)
+		add("record_repayment", models.RoleFinance, nil)
+	}
 	if out == nil {
 		out = []models.Next{}
 	}

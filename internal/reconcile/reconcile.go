@@ -146,6 +146,11 @@ func (c *Checker) once(ctx context.Context) (Report, error) {
 		reserved, paid := Holds(st)
 		diff(a.ProgrammeID, a.ID, "reserved_cents", reserved, a.ReservedCents)
 		diff(a.ProgrammeID, a.ID, "paid_cents", paid, a.PaidCents)
+		if d := st.Demand; d != nil {
+			diff(a.ProgrammeID, a.ID, "repaid_cents", d.PrincipalPaidCents, a.RepaidCents)
+			diff(a.ProgrammeID, a.ID, "repaid_cents (journal)", d.PrincipalPaidCents, j.Repayment)
+			diff(a.ProgrammeID, a.ID, "interest received (journal)", d.InterestPaidCents, j.Interest)
+		}
 		diff(a.ProgrammeID, a.ID, "status", st.Status, a.Status)
 		diff(a.ProgrammeID, a.ID, "seq", st.Seq, a.Seq)
 		ev := b.Events[a.ID]

@@ -24,6 +24,8 @@ type Books struct {
 // by kind.
 type JournalSums struct {
 	Reserve, Release, Pay, Return, Repayment int64
+	// Interest received on repayment demands (outside the fund's counters).
+	Interest int64
 }
 
 // Reserved is what the journal says is reserved: reservations less what was
@@ -72,6 +74,8 @@ func (s *Store) Books(ctx context.Context) (Books, error) {
 				j.Return += r.Total
 			case EntryRepaid:
 				j.Repayment += r.Total
+			case EntryInterest:
+				j.Interest += r.Total
 			}
 			m[r.Owner] = j
 		}

@@ -19,6 +19,9 @@ const (
 	EntryPay     = "pay"
 	EntryReturn  = "return"
 	EntryRepaid  = "repayment"
+	// EntryInterest is interest received on a repayment demand: journalled,
+	// outside the fund's counters.
+	EntryInterest = "interest"
 )
 
 type ledgerEntry struct {
@@ -335,6 +338,44 @@ func (s *Store) Ledger(ctx context.Context, programmeID string) (models.Programm
 	return p, nil
 }
 
+// bookRepayment books a payment received on a repayment demand, under the
+// programme's lock: the principal leaves "paid" and counts as released (the
+// fund can commit it again, waitlisted applications are promoted); interest
+// is journalled for the city's books and moves no counter of the fund.
+// Keyed by the bank reference: a second booking of it books nothing.
+func (s *Store) bookRepayment(tx *gorm.DB, in models.RepaymentInput) (bool, []string, error) {
+	id := in.ApplicationID + ":repayment:" + in.BankReference
+	var n int64
+	if err := tx.Model(&ledgerEntry{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return false, nil, err
+	}
+	if n > 0 {
+		return false, nil, nil
+	}
+	if _, err := insertEntry(tx, ledgerEntry{ID: id, ProgrammeID: in.ProgrammeID, ApplicationID: in.ApplicationID,
+		Kind: EntryRepaid, AmountCents: in.AmountCents, At: in.At}); err != nil {
+		return false, nil, err
+	}
+	if in.InterestCents > 0 {
+		if _, err := insertEntry(tx, ledgerEntry{ID: in.ApplicationID + ":interest:" + in.BankReference, ProgrammeID: in.ProgrammeID,
+			ApplicationID: in.ApplicationID, Kind: EntryInterest, AmountCents: in.InterestCents, At: in.At}); err != nil {
+			return false, nil, err
+		}
+	}
+	if in.AmountCents == 0 {
+		return true, nil, nil
+	}
+	if err := tx.Exec(`UPDATE programmes SET paid_cents = paid_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
+		in.AmountCents, in.AmountCents, in.ProgrammeID).Error; err != nil {
+		return false, nil, err
+	}
+	if err := tx.Exec(`UPDATE applications SET repaid_cents = repaid_cents + ? WHERE id = ?`, in.AmountCents, in.ApplicationID).Error; err != nil {
+		return false, nil, err
+	}
+	promoted, err := s.promote(tx, in.ProgrammeID, in.At)
+	return true, promoted, err
+}
+
 // ErrNoRepaymentDue says the application owes nothing (more).
 var ErrNoRepaymentDue = fmt.Errorf("no repayment outstanding: %w", models.ErrConflict)
 
@@ -374,22 +415,14 @@ func (s *Store) RecordRepayment(ctx context.Context, in models.RepaymentInput) (
 		if in.AmountCents <= 0 || in.AmountCents > outstanding {
 			return fmt.Errorf("amount_cents %d: %w: %s outstanding", in.AmountCents, models.ErrInvalid, models.FormatEuro(outstanding))
 		}
-		if _, err := insertEntry(tx, ledgerEntry{ID: id, ProgrammeID: app.ProgrammeID, ApplicationID: app.ID,
-			Kind: EntryRepaid, AmountCents: in.AmountCents, At: in.At}); err != nil {
-			return err
-		}
-		if err := tx.Exec(`UPDATE programmes SET paid_cents = paid_cents - ?, released_cents = released_cents + ? WHERE id = ?`,
-			in.AmountCents, in.AmountCents, app.ProgrammeID).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec(`UPDATE applications SET repaid_cents = repaid_cents + ? WHERE id = ?`, in.AmountCents, app.ID).Error; err != nil {
+		in.ProgrammeID = app.ProgrammeID
+		booked, p, err := s.bookRepayment(tx, in)
+		if err != nil {
 			return err
 		}
 		app.RepaidCents += in.AmountCents
-		applied = true
-		var err error
-		promoted, err = s.promote(tx, app.ProgrammeID, in.At)
-		return err
+		applied, promoted = booked, p
+		return nil
 	})
 	if err != nil {
 		return false, app, nil, fmt.Errorf("record repayment for %s: %w", in.ApplicationID, err)

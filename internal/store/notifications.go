@@ -44,6 +44,12 @@ func acceptanceDue(s models.ApplicationState) *time.Time { return s.Deadlines.Ac
 func revisionDue(s models.ApplicationState) *time.Time   { return s.Deadlines.Revision }
 func interimDue(s models.ApplicationState) *time.Time    { return s.Deadlines.InterimReport }
 func finalDue(s models.ApplicationState) *time.Time      { return s.Deadlines.FinalReport }
+func repaymentDue(s models.ApplicationState) *time.Time {
+	if s.Demand == nil {
+		return nil
+	}
+	return &s.Demand.DueAt
+}
 
 // handOffs lists every event kind that notifies, and whom.
 var handOffs = map[string]handOff{
@@ -79,6 +85,12 @@ var handOffs = map[string]handOff{
 	"withdrawn":                        {to: []audience{toAdmins}},
 	"cancelled":                        {to: []audience{toGroup}},
 	"closed":                           {to: []audience{toGroup}},
+	"repayment_demanded":               {to: []audience{toGroup, toFinance}, expected: "pay back the amount demanded", due: repaymentDue},
+	"repayment_reminder":               {to: []audience{toGroup}, expected: "pay back the amount demanded", due: repaymentDue},
+	"repayment_overdue":                {to: []audience{toGroup, toFinance, toAdmins}, expected: "pay back the amount demanded (overdue; interest may run)"},
+	"repayment_dunning":                {to: []audience{toGroup, toFinance}, expected: "pay back the amount demanded (overdue; interest may run)"},
+	"repayment_received":               {to: []audience{toGroup, toFinance}},
+	"repayment_settled":                {to: []audience{toGroup, toFinance}},
 }
 
 // NotifiedKinds lists the event kinds that notify (docs and tests).

@@ -35,7 +35,7 @@ func (s *Store) Project(ctx context.Context, in models.ProjectInput) error {
 func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
 	var out models.ApplyResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if len(in.Payments) > 0 || len(in.Releases) > 0 {
+		if len(in.Payments) > 0 || len(in.Releases) > 0 || len(in.Repayments) > 0 {
 			if err := s.lockProgramme(tx, in.State.ProgrammeID); err != nil {
 				return err
 			}
@@ -51,6 +51,13 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 				return fmt.Errorf("release %s: %w", r.Key, err)
 			}
 			out.Promoted = append(out.Promoted, res.Promoted...)
+		}
+		for _, r := range in.Repayments {
+			_, promoted, err := s.bookRepayment(tx, r)
+			if err != nil {
+				return fmt.Errorf("repayment %s: %w", r.BankReference, err)
+			}
+			out.Promoted = append(out.Promoted, promoted...)
 		}
 		ids, err := project(tx, in.State, in.Events)
 		if err != nil {
