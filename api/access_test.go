@@ -405,6 +405,11 @@ func TestAccessMatrix(t *testing.T) {
 		return map[string]any{"kind": "interim", "narrative": narrative, "actual_costs_cents": 500_000}
 	}
 
+	matrixPDF := []byte("%PDF-1.4\n% matrix\n%%EOF\n")
+	var matrixDoc struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", a(appActive)+"/documents", f.owner,
+		apptest.File("plan.pdf", matrixPDF, map[string]string{"kind": "proposal"})).JSON(t, &matrixDoc)
+
 	// Bodies of POSTs differ from those of the setup: a request without
 	// Idempotency-Key that repeats an earlier one may be answered as a retry,
 	// and a row should test the stage, not retry handling (TestIdempotency).
@@ -515,6 +520,17 @@ func TestAccessMatrix(t *testing.T) {
 			map[string]any{"amount_cents": 100, "bank_reference": "MATRIX-REPAY"}, cells{403, 403, 403, 403, 409, 401, 401}},
 		{"POST /api/v1/applications/:id/repayments", "unknown", a(unk) + "/repayments",
 			map[string]any{"amount_cents": 100, "bank_reference": "MATRIX-REPAY"}, cells{403, 403, 403, 403, 404, 401, 401}},
+		// The admin's upload of the owner's file finds the owner's document.
+		{"POST /api/v1/applications/:id/documents", "active", a(appActive) + "/documents",
+			apptest.File("budget.pdf", []byte("%PDF-1.4\n% budget\n%%EOF\n"), map[string]string{"kind": "other"}),
+			cells{200, 201, 404, 403, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/documents", "unknown", a(unk) + "/documents",
+			apptest.File("budget.pdf", matrixPDF, map[string]string{"kind": "other"}), cells{404, 404, 404, 403, 403, 401, 401}},
+		{"GET /api/v1/applications/:id/documents", "", a(appActive) + "/documents", nil, cells{200, 200, 404, 200, 200, 401, 401}},
+		{"GET /api/v1/applications/:id/documents/:doc_id", "", a(appActive) + "/documents/" + matrixDoc.ID, nil,
+			cells{200, 200, 404, 200, 200, 401, 401}},
+		{"GET /api/v1/applications/:id/documents/:doc_id", "unknown", a(appActive) + "/documents/doc-unknown", nil,
+			cells{404, 404, 404, 404, 404, 401, 401}},
 		{"POST /api/v1/applications/:id/review-deadline", "in review", a(appReview) + "/review-deadline", map[string]any{"days": 7},
 			cells{200, 403, 403, 403, 403, 401, 401}},
 		{"POST /api/v1/applications/:id/review-deadline", "active", a(appActive) + "/review-deadline", map[string]any{"days": 7},

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"reallabor/internal/authz"
+	"reallabor/internal/documents"
 	"reflect"
 	"strings"
 	"time"
@@ -68,6 +69,10 @@ type Config struct {
 	MetricsApart bool
 	// WebhookAllowPrivate lets webhooks point at private addresses.
 	WebhookAllowPrivate bool
+	// Documents is the bucket of attached files (nil: uploads and downloads
+	// answer 503); DocumentMaxBytes the largest file (default 20 MiB).
+	Documents        *documents.Store
+	DocumentMaxBytes int64
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the connection's address does.
 	TrustedProxies []*net.IPNet
@@ -99,6 +104,9 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "256K"
 	}
+	if cfg.DocumentMaxBytes <= 0 {
+		cfg.DocumentMaxBytes = documents.DefaultMaxBytes
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
@@ -120,7 +128,9 @@ func New(cfg Config) *Server {
 			return nil
 		},
 	}))
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	// Uploads have their own, larger limit; every body is capped before
+	// any middleware reads it.
+	e.Use(bodyLimits(cfg.BodyLimit, cfg.DocumentMaxBytes))
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if cfg.RateLimit > 0 {
 		s.limits = newLimits(cfg.RateLimit)
@@ -196,6 +206,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/reports", s.submitReport, role(RoleApplicant))
 	v1.POST("/applications/:id/repayments", s.recordRepayment, role(RoleFinance))
 	v1.GET("/applications/:id/reports/:report_id", s.getReport)
+	v1.POST("/applications/:id/documents", s.uploadDocument, role(RoleApplicant, RoleAdmin))
+	v1.GET("/applications/:id/documents", s.listDocuments)
+	v1.GET("/applications/:id/documents/:doc_id", s.getDocument)
 	v1.GET("/applications/:id/de-minimis-certificate", s.deMinimisCertificate, role(RoleAdmin, RoleFinance, RoleApplicant))
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 

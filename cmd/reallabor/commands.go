@@ -19,6 +19,7 @@ import (
 	"reallabor/api"
 	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
+	"reallabor/internal/documents"
 	"reallabor/internal/reconcile"
 	"reallabor/internal/store"
 	"reallabor/models"
@@ -115,7 +116,12 @@ func (p *program) dev(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	acfg := apiConfig(cfg, st, tc, log, keys)
+	docs, closeDocs, err := openDocuments(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDocs()
+	acfg := apiConfig(cfg, st, tc, log, keys, docs)
 	acfg.Registry = reg // the worker counts its notifications there too
 	srv := api.New(acfg)
 	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
@@ -195,10 +201,28 @@ func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, 
 }
 
 // apiConfig is the API's configuration from the settings.
-func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys) api.Config {
+func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys, docs *documents.Store) api.Config {
 	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
-		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate}
+		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+		Documents: docs, DocumentMaxBytes: cfg.DocumentMaxBytes}
+}
+
+// openDocuments opens the document bucket, if one is configured (serve
+// without DOCUMENTS_URL answers uploads with 503 and says so at start).
+func openDocuments(ctx context.Context, cfg config, log *slog.Logger) (*documents.Store, func(), error) {
+	if cfg.DocumentsURL == "" {
+		log.Warn("no DOCUMENTS_URL: document uploads are off")
+		return nil, func() {}, nil
+	}
+	docs, err := documents.Open(ctx, cfg.DocumentsURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("DOCUMENTS_URL: %w", err)
+	}
+	if cfg.ClamdAddress != "" {
+		docs.Scanner = documents.Clamd{Address: cfg.ClamdAddress}
+	}
+	return docs, func() { docs.Close() }, nil
 }
 
 // connect opens the database and dials Temporal (both retried for a bounded
@@ -235,7 +259,12 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err := ensureAdminToken(ctx, st, cfg.AdminToken); err != nil {
 		return err
 	}
-	srv := api.New(apiConfig(cfg, st, tc, log, keys))
+	docs, closeDocs, err := openDocuments(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDocs()
+	srv := api.New(apiConfig(cfg, st, tc, log, keys, docs))
 	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
 		return err
 	}

@@ -31,6 +31,12 @@ type config struct {
 	SMTPURL, MailFrom, PublicURL string
 	// WebhookAllowPrivate lets webhooks reach private addresses.
 	WebhookAllowPrivate bool
+	// DocumentsURL is the bucket of attached files (gocloud.dev URL; dev:
+	// a directory in the data directory); ClamdAddress a ClamAV daemon
+	// that scans each upload first; DocumentMaxBytes the largest file.
+	DocumentsURL     string
+	ClamdAddress     string
+	DocumentMaxBytes int64
 	// TemporalCompression is gzip, none or "" (by address).
 	TemporalCompression string
 	CodecAllowOrigin    string
@@ -83,6 +89,15 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	c.MailFrom = envOr(getenv, "MAIL_FROM", "reallabor@localhost")
 	c.PublicURL = envOr(getenv, "PUBLIC_URL", "http://localhost:8080")
+	c.DocumentsURL = getenv("DOCUMENTS_URL")
+	c.ClamdAddress = getenv("CLAMD_ADDRESS")
+	if v := getenv("DOCUMENT_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 1<<30 {
+			return c, fmt.Errorf("DOCUMENT_MAX_BYTES %q: a number of bytes between 1024 and 1073741824", v)
+		}
+		c.DocumentMaxBytes = n
+	}
 	c.TemporalCompression = getenv("TEMPORAL_GRPC_COMPRESSION")
 	switch c.TemporalCompression {
 	case "", "gzip", "none":
@@ -106,6 +121,13 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	if c.TrustedProxies, err = api.ParseProxies(proxies); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES %q: %w", proxies, err)
+	}
+	if cmd == "dev" && c.DocumentsURL == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "documents"))
+		if err != nil {
+			return c, fmt.Errorf("REALLABOR_DATA_DIR %s: %w", c.DataDir, err)
+		}
+		c.DocumentsURL = "file://" + filepath.ToSlash(abs) + "?create_dir=1&metadata=skip"
 	}
 	if (cmd == "dev" || cmd == "check") && c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "reallabor.db")

@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +27,7 @@ import (
 	"reallabor/api"
 	"reallabor/internal/authz"
 	"reallabor/internal/devstack"
+	"reallabor/internal/documents"
 	"reallabor/internal/encryption"
 	"reallabor/internal/store"
 	"reallabor/internal/store/storetest"
@@ -67,6 +71,9 @@ type Options struct {
 	SuggestContinueAsNewAfter int
 	// Mailer, if set, sends the notifications' e-mails (default: App.Mail).
 	Mailer activities.Mailer
+	// Scanner, if set, checks uploads; DocumentMaxBytes caps them.
+	Scanner          documents.Scanner
+	DocumentMaxBytes int64
 }
 
 // Mailbox keeps the mails sent, for tests to read.
@@ -142,8 +149,16 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
+	docs, err := documents.Open(context.Background(), "file://"+filepath.ToSlash(t.TempDir())+"?metadata=skip")
+	if err != nil {
+		t.Fatalf("document bucket: %v", err)
+	}
+	t.Cleanup(func() { docs.Close() })
+	if opts.Scanner != nil {
+		docs.Scanner = opts.Scanner
+	}
 	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys,
-		WebhookAllowPrivate: true})
+		WebhookAllowPrivate: true, Documents: docs, DocumentMaxBytes: opts.DocumentMaxBytes})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	token, hash := api.NewToken()
@@ -162,6 +177,32 @@ func StartWith(t testing.TB, opts Options) *App {
 		Admin: User{ID: admin.ID, Name: admin.Name, Role: "admin", Organisation: "Stadt", Token: token},
 		// Every response of every integration test is held to the OpenAPI document.
 		Check: OpenAPIChecker(t, api.OpenAPI)}
+}
+
+// Multipart is a multipart/form-data body (File makes one).
+type Multipart struct {
+	ContentType string
+	Body        []byte
+}
+
+// File is a multipart body with one file (field "file") and form fields.
+func File(filename string, data []byte, fields map[string]string) Multipart {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		_ = w.WriteField(k, fields[k])
+	}
+	if filename != "" {
+		fw, _ := w.CreateFormFile("file", filename)
+		_, _ = fw.Write(data)
+	}
+	_ = w.Close()
+	return Multipart{ContentType: w.FormDataContentType(), Body: buf.Bytes()}
 }
 
 // Response is an API answer.
@@ -198,6 +239,8 @@ func (a *App) Do(t testing.TB, method, path string, u User, body any, headers ..
 		r = bytes.NewReader([]byte(b))
 	case []byte:
 		r = bytes.NewReader(b)
+	case Multipart:
+		r = bytes.NewReader(b.Body)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
@@ -209,7 +252,9 @@ func (a *App) Do(t testing.TB, method, path string, u User, body any, headers ..
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
-	if body != nil {
+	if m, ok := body.(Multipart); ok {
+		req.Header.Set("Content-Type", m.ContentType)
+	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if u.Token != "" {
