@@ -209,6 +209,8 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.POST("/applications/:id/documents", s.uploadDocument, role(RoleApplicant, RoleAdmin))
 	v1.GET("/applications/:id/documents", s.listDocuments)
 	v1.GET("/applications/:id/documents/:doc_id", s.getDocument)
+	v1.GET("/applications/:id/decision-letter", s.decisionLetter)
+	v1.GET("/applications/:id/agreement", s.grantAgreement)
 	v1.GET("/applications/:id/de-minimis-certificate", s.deMinimisCertificate, role(RoleAdmin, RoleFinance, RoleApplicant))
 	v1.POST("/applications/:id/reports/:report_id/assessment", s.assessReport, role(RoleReviewer, RoleAdmin))
 

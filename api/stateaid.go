@@ -1,14 +1,12 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/go-pdf/fpdf"
 	"github.com/labstack/echo/v4"
 
 	"reallabor/internal/store"
@@ -151,44 +149,23 @@ type certificate struct {
 // certificatePDF writes the certificate in German and English, as German
 // funding offices issue it (Regulation (EU) 2023/2831, Art. 6).
 func certificatePDF(c certificate) ([]byte, error) {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("De-minimis-Bescheinigung", true)
-	pdf.SetCreator("Reallabor grants", true)
-	// Uncompressed: a page of text, and searchable by the office's tools.
-	pdf.SetCompression(false)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // UTF-8 to the core fonts' cp1252
-	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 16)
-	pdf.MultiCell(0, 8, tr("De-minimis-Bescheinigung / De-minimis certificate"), "", "L", false)
-	pdf.Ln(4)
-	pdf.SetFont("Helvetica", "", 11)
-	line := func(label, value string) {
-		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(60, 7, tr(label), "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "", 11)
-		pdf.MultiCell(0, 7, tr(value), "", "L", false)
-	}
-	line("Unternehmen / Company", c.Organisation.Name)
+	l := newLetter("De-minimis-Bescheinigung / De-minimis certificate")
+	l.line("Unternehmen / Company", c.Organisation.Name)
 	if c.Organisation.RegisterNumber != "" {
-		line("Register", c.Organisation.RegisterNumber)
+		l.line("Register", c.Organisation.RegisterNumber)
 	}
-	line("Programm / Programme", c.Programme)
-	line("Vorhaben / Project", c.Title)
-	line("Antrag / Application", c.Entry.ApplicationID)
-	line("Beihilfebetrag / Aid amount", models.FormatEuro(c.Entry.AmountCents))
-	line("Bewilligt am / Granted on", c.Entry.GrantedAt.Format("02.01.2006"))
-	line("Ausgestellt am / Issued on", c.IssuedAt.UTC().Format("02.01.2006"))
-	pdf.Ln(6)
-	pdf.MultiCell(0, 6, tr("Die Beihilfe wurde als De-minimis-Beihilfe nach der Verordnung (EU) 2023/2831 der "+
-		"Kommission vom 13. Dezember 2023 gewährt. Bewahren Sie diese Bescheinigung zehn Jahre auf und geben Sie "+
-		"den Betrag bei jedem weiteren Antrag auf De-minimis-Beihilfe an."), "", "L", false)
-	pdf.Ln(3)
-	pdf.MultiCell(0, 6, tr("The aid was granted as de-minimis aid under Commission Regulation (EU) 2023/2831 of "+
-		"13 December 2023. Keep this certificate for ten years and declare the amount whenever you apply for "+
-		"de-minimis aid again."), "", "L", false)
-	var buf bytes.Buffer
-	if err := pdf.Output(&buf); err != nil {
-		return nil, fmt.Errorf("certificate PDF: %w", err)
-	}
-	return buf.Bytes(), nil
+	l.line("Programm / Programme", c.Programme)
+	l.line("Vorhaben / Project", c.Title)
+	l.line("Antrag / Application", c.Entry.ApplicationID)
+	l.line("Beihilfebetrag / Aid amount", models.FormatEuro(c.Entry.AmountCents))
+	l.line("Bewilligt am / Granted on", date(c.Entry.GrantedAt))
+	l.line("Ausgestellt am / Issued on", date(c.IssuedAt))
+	l.pdf.Ln(6)
+	l.para("Die Beihilfe wurde als De-minimis-Beihilfe nach der Verordnung (EU) 2023/2831 der " +
+		"Kommission vom 13. Dezember 2023 gewährt. Bewahren Sie diese Bescheinigung zehn Jahre auf und geben Sie " +
+		"den Betrag bei jedem weiteren Antrag auf De-minimis-Beihilfe an.")
+	l.para("The aid was granted as de-minimis aid under Commission Regulation (EU) 2023/2831 of " +
+		"13 December 2023. Keep this certificate for ten years and declare the amount whenever you apply for " +
+		"de-minimis aid again.")
+	return l.bytes("certificate")
 }
