@@ -57,6 +57,33 @@ type proposalDTO struct {
 	EndDate        string   `json:"end_date" validate:"required"`
 	Group          groupDTO `json:"group"`
 	Payee          payeeDTO `json:"payee"`
+	// CostPlan is optional; when given it adds up to total_cost_cents.
+	CostPlan []costLineDTO `json:"cost_plan" validate:"omitempty,max=50,dive"`
+}
+
+type costLineDTO struct {
+	Category    string `json:"category" validate:"required,oneof=personnel material external_services travel other"`
+	Description string `json:"description" validate:"max=500"`
+	AmountCents int64  `json:"amount_cents" validate:"min=0,max=1000000000000"`
+}
+
+type costDTO struct {
+	Category    string `json:"category" validate:"required,oneof=personnel material external_services travel other"`
+	AmountCents int64  `json:"amount_cents" validate:"min=0,max=1000000000000"`
+}
+
+type recognisedDTO struct {
+	Category    string `json:"category" validate:"required,oneof=personnel material external_services travel other"`
+	AmountCents int64  `json:"amount_cents" validate:"min=0,max=1000000000000"`
+	Reason      string `json:"reason" validate:"max=2000" text:"multiline"`
+}
+
+func recognisedOf(in []recognisedDTO) []models.RecognisedCost {
+	var out []models.RecognisedCost
+	for _, r := range in {
+		out = append(out, models.RecognisedCost{Category: r.Category, AmountCents: r.AmountCents, Reason: strings.TrimSpace(r.Reason)})
+	}
+	return out
 }
 
 type createApplicationRequest struct {
@@ -95,12 +122,21 @@ func (d proposalDTO) proposal(u models.User) (models.Proposal, []models.FieldErr
 	if d.RequestedCents > d.TotalCostCents {
 		fields = append(fields, models.FieldError{Field: "requested_cents", Message: "must not exceed total_cost_cents"})
 	}
+	var plan []models.CostLine
+	for _, l := range d.CostPlan {
+		plan = append(plan, models.CostLine{Category: l.Category, Description: strings.TrimSpace(l.Description), AmountCents: l.AmountCents})
+	}
+	if len(plan) > 0 && models.SumCosts(plan) != d.TotalCostCents {
+		fields = append(fields, models.FieldError{Field: "cost_plan", Message: "adds up to " + models.FormatEuro(models.SumCosts(plan)) +
+			", not total_cost_cents (" + models.FormatEuro(d.TotalCostCents) + ")"})
+	}
 	p := models.Proposal{
 		Title: strings.TrimSpace(d.Title), Summary: d.Summary, RequestedCents: d.RequestedCents,
 		TotalCostCents: d.TotalCostCents, StartDate: start, EndDate: end,
 		Group: models.Group{Name: strings.TrimSpace(d.Group.Name), Lead: strings.TrimSpace(d.Group.Lead)},
 		Payee: models.Payee{Name: strings.TrimSpace(d.Payee.Name), IBAN: models.NormaliseIBAN(d.Payee.IBAN),
 			BIC: strings.ToUpper(strings.TrimSpace(d.Payee.BIC))},
+		CostPlan: plan,
 	}
 	for _, m := range d.Group.Members {
 		p.Group.Members = append(p.Group.Members, models.Member{Name: strings.TrimSpace(m.Name),
@@ -629,6 +665,9 @@ type reportRequest struct {
 	Kind             string `json:"kind" validate:"required,oneof=interim final"`
 	Narrative        string `json:"narrative" validate:"required,max=50000" text:"multiline"`
 	ActualCostsCents *int64 `json:"actual_costs_cents" validate:"required,min=0,max=1000000000000"`
+	// Costs are the actual costs by category (a final report against a cost
+	// plan); they add up to actual_costs_cents.
+	Costs []costDTO `json:"costs" validate:"omitempty,max=5,dive"`
 }
 
 func (s *Server) submitReport(c echo.Context) error {
@@ -645,8 +684,17 @@ func (s *Server) submitReport(c echo.Context) error {
 	uid := updateID(c, workflows.UpdateSubmitReport, rec.Seq, req)
 	sum := sha256.Sum256([]byte(uid))
 	reportID := "rep-" + hex.EncodeToString(sum[:10])
+	var costs []models.CostLine
+	for _, l := range req.Costs {
+		costs = append(costs, models.CostLine{Category: l.Category, AmountCents: l.AmountCents})
+	}
+	if len(costs) > 0 && models.SumCosts(costs) != *req.ActualCostsCents {
+		return invalidFields(models.FieldError{Field: "costs", Message: "add up to " + models.FormatEuro(models.SumCosts(costs)) +
+			", not actual_costs_cents (" + models.FormatEuro(*req.ActualCostsCents) + ")"})
+	}
 	st, err := s.act(c, rec, workflows.UpdateSubmitReport, req, workflows.ReportInput{Actor: userOf(c).Actor(),
-		ReportID: reportID, Kind: models.ReportKind(req.Kind), Narrative: req.Narrative, ActualCostsCents: *req.ActualCostsCents})
+		ReportID: reportID, Kind: models.ReportKind(req.Kind), Narrative: req.Narrative, ActualCostsCents: *req.ActualCostsCents,
+		Costs: costs})
 	if err != nil {
 		return err
 	}
@@ -666,6 +714,9 @@ type ReportResponse struct {
 type assessmentRequest struct {
 	Decision string `json:"decision" validate:"required,oneof=accept revise"`
 	Comment  string `json:"comment" validate:"max=10000" text:"multiline"`
+	// Recognised: of a final report's costs by category, what is
+	// recognised where less than claimed, with the reason.
+	Recognised []recognisedDTO `json:"recognised" validate:"omitempty,max=5,dive"`
 }
 
 func (s *Server) assessReport(c echo.Context) error {
@@ -678,7 +729,7 @@ func (s *Server) assessReport(c echo.Context) error {
 		return err
 	}
 	st, err := s.act(c, rec, workflows.UpdateAssessReport, req, workflows.AssessInput{Actor: userOf(c).Actor(),
-		ReportID: c.Param("report_id"), Decision: req.Decision, Comment: req.Comment})
+		ReportID: c.Param("report_id"), Decision: req.Decision, Comment: req.Comment, Recognised: recognisedOf(req.Recognised)})
 	return respond(c, http.StatusOK, st, err)
 }
 

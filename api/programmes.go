@@ -57,6 +57,13 @@ type ruleChanges struct {
 	TranchePlan            []trancheDTO   `json:"tranche_plan" validate:"omitempty,max=10,dive"`
 	RepaymentDueDays       *int           `json:"repayment_due_days" validate:"omitempty,min=1,max=365"`
 	RepaymentInterestBP    *int           `json:"repayment_interest_basis_points" validate:"omitempty,min=0,max=2000"`
+	CostCategories         []string       `json:"cost_categories" validate:"omitempty,max=5,dive,oneof=personnel material external_services travel other"`
+	CostShareCaps          []capDTO       `json:"cost_share_caps" validate:"omitempty,max=5,dive"`
+}
+
+type capDTO struct {
+	Category   string `json:"category" validate:"required,oneof=personnel material external_services travel other"`
+	MaxPercent int    `json:"max_percent" validate:"min=1,max=100"`
 }
 
 // programmeRules are the rules a programme stores.
@@ -136,6 +143,15 @@ func (r ruleChanges) applyTo(out models.Rules) models.Rules {
 	setDays(&out.FinalReportAfter, r.FinalReportAfterDays)
 	setDays(&out.RepaymentDue, r.RepaymentDueDays)
 	setInt(&out.RepaymentInterestBasisPoints, r.RepaymentInterestBP)
+	if len(r.CostCategories) > 0 {
+		out.CostCategories = append([]string{}, r.CostCategories...)
+	}
+	if len(r.CostShareCaps) > 0 {
+		out.CostShareCaps = nil
+		for _, c := range r.CostShareCaps {
+			out.CostShareCaps = append(out.CostShareCaps, models.CategoryCap{Category: c.Category, MaxPercent: c.MaxPercent})
+		}
+	}
 	if r.ReminderDays != nil {
 		d := days(*r.ReminderDays)
 		out.ReviewReminder, out.AcceptanceReminder, out.ReportReminder = d, d, d
@@ -177,6 +193,10 @@ type RulesView struct {
 	// RepaymentInterestBasisPoints is the yearly interest on repayments
 	// overdue (627 = 6.27 %); 0: none.
 	RepaymentInterestBasisPoints int `json:"repayment_interest_basis_points"`
+	// CostCategories the programme funds (absent: all); CostShareCaps cap a
+	// category's share of a cost plan.
+	CostCategories []string             `json:"cost_categories,omitempty"`
+	CostShareCaps  []models.CategoryCap `json:"cost_share_caps,omitempty"`
 }
 
 func toRulesView(r models.Rules) RulesView {
@@ -190,7 +210,7 @@ func toRulesView(r models.Rules) RulesView {
 		AcceptanceReminderDays: d(r.AcceptanceReminder), InterimReportAfterDays: d(r.InterimReportAfter),
 		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan,
 		MaxOpenPerApplicant: r.MaxOpenPerApplicant, RepaymentDueDays: d(repaymentDue(r)),
-		RepaymentInterestBasisPoints: r.RepaymentInterestBasisPoints}
+		RepaymentInterestBasisPoints: r.RepaymentInterestBasisPoints, CostCategories: r.CostCategories, CostShareCaps: r.CostShareCaps}
 }
 
 // ProgrammeResponse is a programme with its rules and ledger.

@@ -93,6 +93,10 @@ type Proposal struct {
 	EndDate        time.Time `json:"end_date"`
 	Group          Group     `json:"group"`
 	Payee          Payee     `json:"payee"`
+	// CostPlan is the costs by line and category (optional; when given, it
+	// adds up to TotalCostCents and the funding rate applies to what the
+	// programme's cost rules count of it).
+	CostPlan []CostLine `json:"cost_plan,omitempty"`
 }
 
 // Organisations returns the names of the group's companies.

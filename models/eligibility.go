@@ -36,6 +36,7 @@ func normaliseOrg(s string) string {
 func CheckEligibility(r Rules, p Proposal) []FieldError {
 	var errs fieldErrors
 	checkAmounts(r, p, &errs)
+	checkCostPlan(r, p, &errs)
 	checkDates(p, &errs)
 	sharesOK := checkMembers(p.Group, &errs)
 	checkDeMinimis(r, p, sharesOK, &errs)

@@ -117,11 +117,17 @@ type Report struct {
 	Status           ReportStatus `json:"status"`
 	Narrative        string       `json:"narrative"`
 	ActualCostsCents int64        `json:"actual_costs_cents"`
-	SubmittedBy      string       `json:"submitted_by"`
-	SubmittedAt      time.Time    `json:"submitted_at"`
-	AssessedBy       string       `json:"assessed_by,omitempty"`
-	AssessedAt       *time.Time   `json:"assessed_at,omitempty"`
-	Comment          string       `json:"comment,omitempty"`
+	// Costs are the actual costs by category (a final report against a
+	// cost plan); Recognised what the assessment recognised of them, and
+	// RecognisedCostsCents the eligible total the settlement used.
+	Costs                []CostLine       `json:"costs,omitempty"`
+	Recognised           []RecognisedCost `json:"recognised,omitempty"`
+	RecognisedCostsCents int64            `json:"recognised_costs_cents,omitempty"`
+	SubmittedBy          string           `json:"submitted_by"`
+	SubmittedAt          time.Time        `json:"submitted_at"`
+	AssessedBy           string           `json:"assessed_by,omitempty"`
+	AssessedAt           *time.Time       `json:"assessed_at,omitempty"`
+	Comment              string           `json:"comment,omitempty"`
 }
 
 // Next is what is expected next, from whom, by when.

@@ -50,6 +50,10 @@ type Rules struct {
 	// TranchePlan is the percentage of the grant paid at each trigger; the
 	// percentages add up to 100.
 	TranchePlan []TranchePlanItem `json:"tranche_plan"`
+	// CostCategories are the cost categories the programme funds (none
+	// named: all); CostShareCaps cap a category's share of a cost plan.
+	CostCategories []string      `json:"cost_categories,omitempty"`
+	CostShareCaps  []CategoryCap `json:"cost_share_caps,omitempty"`
 }
 
 // TranchePlanItem is one planned tranche.

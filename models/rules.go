@@ -56,6 +56,7 @@ func (r Rules) Validate() []FieldError {
 	r.validateReview(&errs)
 	r.validateDeadlines(&errs)
 	r.validateTranchePlan(&errs)
+	r.validateCostRules(&errs)
 	return errs
 }
 

@@ -120,6 +120,10 @@ type application struct {
 	stateAid bool
 	// demands: version 1 of "repayment-demands" (repayment.go).
 	demands bool
+	// costPlan: version 1 of "cost-plan" (report.go): a final report's
+	// costs by category settle at what the assessment recognised of them,
+	// under the programme's cost rules.
+	costPlan bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -199,6 +203,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
 	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
 	a.demands = workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 1) >= 1
+	a.costPlan = workflow.GetVersion(ctx, versionCostPlan, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}

@@ -1857,3 +1857,45 @@ func TestGrantOverTheStateAidCeilingIsNotMade(t *testing.T) {
 	assert.Equal(t, []models.ReserveInput{{ProgrammeID: progID, ApplicationID: appID, AmountCents: requested, At: decided,
 		StateAid: testClaim()}}, h.ledger.reserves, "ReserveBudget calls")
 }
+
+// TestSettlementOnRecognisedCosts: a final report gives its costs by
+// category; the assessment recognises less of one, with a reason; the
+// settlement uses what was recognised.
+func TestSettlementOnRecognisedCosts(t *testing.T) {
+	h := newHarness(t, func(in *workflows.ApplicationInput, _ *fakeLedger) {
+		in.Proposal.CostPlan = []models.CostLine{
+			{Category: models.CostPersonnel, AmountCents: 30_000_02}, {Category: models.CostMaterial, AmountCents: 20_000_00},
+			{Category: models.CostTravel, AmountCents: 10_000_00}}
+	})
+	h.toActive(true, true)
+	costs := []models.CostLine{{Category: models.CostPersonnel, AmountCents: 30_000_00}, {Category: models.CostMaterial, AmountCents: 10_000_00}}
+	h.reject(workflows.UpdateSubmitReport, workflows.ReportInput{Actor: partner, ReportID: "final-0", Kind: models.ReportFinal,
+		Narrative: "done", ActualCostsCents: 40_000_01, Costs: costs}, models.CodeInvalid, "costs")
+	h.ok(workflows.UpdateSubmitReport, workflows.ReportInput{Actor: partner, ReportID: "final-1", Kind: models.ReportFinal,
+		Narrative: "done", ActualCostsCents: 40_000_00, Costs: costs})
+	assess := func(rc ...models.RecognisedCost) workflows.AssessInput {
+		return workflows.AssessInput{Actor: reviewer1, ReportID: "final-1", Decision: "accept", Recognised: rc}
+	}
+	h.reject(workflows.UpdateAssessReport, assess(models.RecognisedCost{Category: models.CostMaterial, AmountCents: 6_000_00}),
+		models.CodeInvalid, "recognised[0].reason")
+	h.reject(workflows.UpdateAssessReport, assess(models.RecognisedCost{Category: models.CostMaterial, AmountCents: 10_000_01, Reason: "x"}),
+		models.CodeInvalid, "recognised[0].amount_cents")
+	h.reject(workflows.UpdateAssessReport, assess(models.RecognisedCost{Category: models.CostTravel, AmountCents: 0, Reason: "x"}),
+		models.CodeInvalid, "recognised[0].category")
+	h.ok(workflows.UpdateAssessReport, assess(models.RecognisedCost{Category: models.CostMaterial, AmountCents: 6_000_00, Reason: "invoice missing"}),
+		func(st models.ApplicationState) {
+			r := st.Reports[len(st.Reports)-1]
+			if r.RecognisedCostsCents != 36_000_00 || len(r.Recognised) != 1 || r.Recognised[0].Reason != "invoice missing" {
+				t.Errorf("report after assessment: %+v", r)
+			}
+			// 50 % of 36,000.00 = 18,000.00 granted; 24,000.00 paid: 6,000.00 back.
+			want := models.Settlement{GrantCents: 18_000_00, FinalTrancheCents: 0, RepaymentCents: 6_000_00, ReleasedCents: 6_000_01}
+			if st.Settlement == nil || *st.Settlement != want {
+				t.Errorf("settlement = %+v, want %+v", st.Settlement, want)
+			}
+			if st.Demand == nil || st.Demand.PrincipalCents != 6_000_00 {
+				t.Errorf("demand = %+v, want 6,000.00 EUR", st.Demand)
+			}
+		})
+	h.runAndStop()
+}

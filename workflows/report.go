@@ -1,12 +1,19 @@
 package workflows
 
 import (
+	"strconv"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
 
 	"reallabor/models"
 )
+
+// versionCostPlan: from version 1 of "cost-plan" on, a final report with
+// costs by category is settled on what the assessment recognised of them,
+// with the programme's cost categories and caps applied (before, on the
+// actual costs' total).
+const versionCostPlan = "cost-plan"
 
 func (a *application) report(id string) *models.Report {
 	for i := range a.s.Reports {
@@ -57,6 +64,10 @@ func (a *application) validateReport(in ReportInput) error {
 	if in.ReportID == "" {
 		errs = append(errs, models.FieldError{Field: "report_id", Message: "is required"})
 	}
+	if len(in.Costs) > 0 && models.SumCosts(in.Costs) != in.ActualCostsCents {
+		errs = append(errs, models.FieldError{Field: "costs", Message: "add up to " + models.FormatEuro(models.SumCosts(in.Costs)) +
+			", not the actual costs of " + models.FormatEuro(in.ActualCostsCents)})
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
@@ -78,7 +89,7 @@ func (a *application) validateReport(in ReportInput) error {
 func (a *application) handleReport(ctx workflow.Context, in ReportInput) error {
 	a.s.Reports = append(a.s.Reports, models.Report{
 		ID: in.ReportID, Kind: in.Kind, Status: models.ReportSubmitted, Narrative: in.Narrative,
-		ActualCostsCents: in.ActualCostsCents, SubmittedBy: in.Actor.UserID, SubmittedAt: a.now(ctx),
+		ActualCostsCents: in.ActualCostsCents, Costs: in.Costs, SubmittedBy: in.Actor.UserID, SubmittedAt: a.now(ctx),
 	})
 	return a.emit(ctx, string(in.Kind)+"_report_submitted", "", in.Actor, in.ReportID)
 }
@@ -110,6 +121,11 @@ func (a *application) validateAssess(in AssessInput) error {
 	if in.Decision != "accept" && in.Decision != "revise" {
 		return invalid(models.FieldError{Field: "decision", Message: "must be accept or revise"})
 	}
+	if len(in.Recognised) > 0 {
+		if errs := recognitionErrors(r, in); len(errs) > 0 {
+			return invalid(errs...)
+		}
+	}
 	if in.Decision == "accept" && r.Kind == models.ReportFinal {
 		for _, t := range a.s.Tranches {
 			if t.Trigger != models.TriggerFinalReport && t.Status != models.TranchePaid && t.Status != models.TrancheCancelled {
@@ -129,7 +145,7 @@ func (a *application) handleAssess(ctx workflow.Context, in AssessInput) error {
 		return a.emit(ctx, string(r.Kind)+"_report_changes_requested", "", in.Actor, r.ID)
 	}
 	if r.Kind == models.ReportFinal {
-		return a.settle(ctx, in.Actor, r)
+		return a.settle(ctx, in.Actor, r, in.Recognised)
 	}
 	r.Status = models.ReportAccepted
 	a.s.Deadlines.InterimReport = nil
@@ -137,11 +153,57 @@ func (a *application) handleAssess(ctx workflow.Context, in AssessInput) error {
 	return a.emit(ctx, "interim_report_accepted", "", in.Actor, r.ID)
 }
 
+// recognitionErrors says what is wrong with what an assessment recognises:
+// only on accepting a final report with costs by category, each category
+// once and of the report, at most what was claimed, with a reason where less.
+func recognitionErrors(r *models.Report, in AssessInput) []models.FieldError {
+	if in.Decision != "accept" || r.Kind != models.ReportFinal || len(r.Costs) == 0 {
+		return []models.FieldError{{Field: "recognised", Message: "applies only to accepting a final report with costs by category"}}
+	}
+	claimed := models.ByCategory(r.Costs)
+	var errs []models.FieldError
+	seen := map[string]bool{}
+	for i, rc := range in.Recognised {
+		f := func(sub string) string { return "recognised[" + itoa(i) + "]" + sub }
+		var c *models.CostLine
+		for j := range claimed {
+			if claimed[j].Category == rc.Category {
+				c = &claimed[j]
+			}
+		}
+		switch {
+		case c == nil:
+			errs = append(errs, models.FieldError{Field: f(".category"), Message: "names no category of the report's costs"})
+			continue
+		case seen[rc.Category]:
+			errs = append(errs, models.FieldError{Field: f(".category"), Message: "is named twice"})
+			continue
+		}
+		seen[rc.Category] = true
+		if rc.AmountCents < 0 || rc.AmountCents > c.AmountCents {
+			errs = append(errs, models.FieldError{Field: f(".amount_cents"), Message: "must be between 0 and the " +
+				models.FormatEuro(c.AmountCents) + " claimed"})
+		} else if rc.AmountCents < c.AmountCents && strings.TrimSpace(rc.Reason) == "" {
+			errs = append(errs, models.FieldError{Field: f(".reason"), Message: "is required where less is recognised than claimed"})
+		}
+	}
+	return errs
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
 // settle recomputes the grant from the accepted actual costs: the retained
 // final tranche is reduced (or a repayment demanded) and the part of the
 // reservation that will never be paid goes back to the fund.
-func (a *application) settle(ctx workflow.Context, actor models.Actor, r *models.Report) error {
-	s := models.Settle(a.s.GrantedCents, a.s.PaidCents, r.ActualCostsCents, a.s.Rules.FundingRatePercent)
+func (a *application) settle(ctx workflow.Context, actor models.Actor, r *models.Report, recognised []models.RecognisedCost) error {
+	costs := r.ActualCostsCents
+	if a.costPlan && len(r.Costs) > 0 {
+		// The programme's cost rules apply to what the assessment recognised.
+		r.Recognised = recognised
+		r.RecognisedCostsCents = models.Recognised(a.s.Rules, r.Costs, recognised)
+		costs = r.RecognisedCostsCents
+	}
+	s := models.Settle(a.s.GrantedCents, a.s.PaidCents, costs, a.s.Rules.FundingRatePercent)
 	// Release first (idempotent by key): if it fails, nothing has changed and
 	// the assessment can be retried.
 	if s.ReleasedCents > 0 {

@@ -62,6 +62,9 @@ type ReportInput struct {
 	Kind             models.ReportKind `json:"kind"`
 	Narrative        string            `json:"narrative"`
 	ActualCostsCents int64             `json:"actual_costs_cents"`
+	// Costs are the actual costs by category (optional; they add up to
+	// ActualCostsCents).
+	Costs []models.CostLine `json:"costs,omitempty"`
 }
 
 // AssessInput is the assessment of a report.
@@ -71,6 +74,9 @@ type AssessInput struct {
 	ReportID string       `json:"report_id"`
 	Decision string       `json:"decision"` // accept | revise
 	Comment  string       `json:"comment"`
+	// Recognised is what of a final report's costs by category the
+	// assessment recognises, where less than claimed (with the reason).
+	Recognised []models.RecognisedCost `json:"recognised,omitempty"`
 }
 
 func (in ReviewInput) actor() models.Actor       { return in.Actor }
