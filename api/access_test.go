@@ -528,6 +528,12 @@ func TestAccessMatrix(t *testing.T) {
 			map[string]any{"amount_cents": 100, "bank_reference": "MATRIX-REPAY"}, cells{403, 403, 403, 403, 409, 401, 401}},
 		{"POST /api/v1/applications/:id/repayments", "unknown", a(unk) + "/repayments",
 			map[string]any{"amount_cents": 100, "bank_reference": "MATRIX-REPAY"}, cells{403, 403, 403, 403, 404, 401, 401}},
+		{"POST /api/v1/applications/:id/amendments", "active", a(appActive) + "/amendments",
+			map[string]any{"reason": "the shop fit-out is late", "end_date": "2028-06-30"}, cells{403, 201, 404, 403, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/amendments", "in review", a(appReview) + "/amendments",
+			map[string]any{"reason": "later", "end_date": "2028-06-30"}, cells{403, 409, 404, 403, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/amendments/:amendment_id/decision", "unknown", a(appActive) + "/amendments/amd-unknown/decision",
+			map[string]any{"decision": "approve"}, cells{404, 403, 403, 404, 403, 401, 401}},
 		// The admin's upload of the owner's file finds the owner's document.
 		{"POST /api/v1/applications/:id/documents", "active", a(appActive) + "/documents",
 			apptest.File("budget.pdf", []byte("%PDF-1.4\n% budget\n%%EOF\n"), map[string]string{"kind": "other"}),

@@ -30,6 +30,8 @@ type ApplicationState struct {
 	Demand   *RepaymentDemand `json:"repayment_demand,omitempty"`
 	Tranches []Tranche        `json:"tranches"`
 	Reports  []Report         `json:"reports"`
+	// Amendments are the changes of plan applied for, oldest first.
+	Amendments []Amendment `json:"amendments,omitempty"`
 
 	Deadlines Deadlines `json:"deadlines"`
 	Reminders Reminders `json:"reminders"`

@@ -1899,3 +1899,23 @@ func TestSettlementOnRecognisedCosts(t *testing.T) {
 		})
 	h.runAndStop()
 }
+
+// TestPayeeAmendmentWaitsForPaymentInFlight: another account cannot be
+// approved while a tranche is approved for payment to the old one.
+func TestPayeeAmendmentWaitsForPaymentInFlight(t *testing.T) {
+	h := newHarness(t)
+	h.toActive(false, false)
+	h.ok(workflows.UpdateApproveDisbursement, workflows.DisbursementInput{Actor: finance1, TrancheID: t1})
+	payee := models.Payee{Name: "Buchhandlung Meier", IBAN: "DE02120300000000202051"}
+	h.ok(workflows.UpdateRequestAmendment, workflows.AmendmentInput{Actor: partner, AmendmentID: "amd-1", Reason: "new bank", Payee: &payee})
+	h.reject(workflows.UpdateDecideAmendment, workflows.AmendmentDecisionInput{Actor: admin, AmendmentID: "amd-1", Approve: true}, models.CodeConflict)
+	h.ok(workflows.UpdateConfirmPayment, workflows.DisbursementInput{Actor: finance2, TrancheID: t1, BankReference: "REF-1"})
+	h.ok(workflows.UpdateDecideAmendment, workflows.AmendmentDecisionInput{Actor: admin, AmendmentID: "amd-1", Approve: true},
+		func(st models.ApplicationState) {
+			if st.Proposal.Payee.IBAN != payee.IBAN || st.Amendments[0].Payee.From.IBAN != "DE89370400440532013000" {
+				t.Errorf("after approval: payee %+v, amendment %+v", st.Proposal.Payee, st.Amendments[0])
+			}
+		})
+	h.reject(workflows.UpdateRequestAmendment, workflows.AmendmentInput{Actor: outsider, AmendmentID: "amd-2", Reason: "x", Payee: &payee}, models.CodeNotFound)
+	h.runAndStop()
+}

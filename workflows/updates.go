@@ -144,6 +144,8 @@ func (a *application) registerUpdates(ctx workflow.Context) error {
 		register(ctx, a, UpdateAssessReport, a.validateAssess, a.handleAssess),
 		register(ctx, a, UpdateAnswerInvitation, a.validateInvitation, a.handleInvitation),
 		register(ctx, a, UpdateRecordRepayment, a.validateRepayment, a.handleRepayment),
+		register(ctx, a, UpdateRequestAmendment, a.validateAmendment, a.handleAmendment),
+		register(ctx, a, UpdateDecideAmendment, a.validateAmendmentDecision, a.handleAmendmentDecision),
 	} {
 		if err != nil {
 			return err

@@ -79,6 +79,11 @@ func NextSteps(s models.ApplicationState) []models.Next {
 			add("submit_final_report", models.RoleApplicant, d.FinalReport)
 		}
 	}
+	for _, am := range s.Amendments {
+		if am.Status == models.AmendmentPending {
+			add("decide_amendment", models.RoleAdmin, nil)
+		}
+	}
 	if dm := s.Demand; dm.Owes() {
 		due := dm.DueAt
 		add("repay", models.RoleApplicant, &due)

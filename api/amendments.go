@@ -1,0 +1,96 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"reallabor/models"
+	"reallabor/workflows"
+)
+
+type amendmentRequest struct {
+	Reason   string        `json:"reason" validate:"required,max=2000" text:"multiline"`
+	EndDate  string        `json:"end_date" validate:"max=25"`
+	Payee    *payeeDTO     `json:"payee"`
+	CostPlan []costLineDTO `json:"cost_plan" validate:"omitempty,max=50,dive"`
+}
+
+type amendmentDecisionRequest struct {
+	Decision string `json:"decision" validate:"required,oneof=approve refuse"`
+	Reason   string `json:"reason" validate:"max=2000" text:"multiline"`
+}
+
+// AmendmentResponse answers a requested amendment with its id and the
+// application.
+type AmendmentResponse struct {
+	ID          string              `json:"id"`
+	Application ApplicationResponse `json:"application"`
+}
+
+// requestAmendment applies to change the plan of a running grant: a later
+// end date, another payee account, costs shifted between the plan's lines.
+func (s *Server) requestAmendment(c echo.Context) error {
+	var req amendmentRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	in := workflows.AmendmentInput{Actor: userOf(c).Actor(), Reason: strings.TrimSpace(req.Reason)}
+	var fields []models.FieldError
+	if req.EndDate != "" {
+		d, fe := parseDate("end_date", req.EndDate)
+		if fe != nil {
+			fields = append(fields, *fe)
+		} else {
+			in.EndDate = &d
+		}
+	}
+	if req.Payee != nil {
+		if !models.ValidIBAN(req.Payee.IBAN) {
+			fields = append(fields, models.FieldError{Field: "payee.iban", Message: "is not a valid IBAN (checksum)"})
+		}
+		in.Payee = &models.Payee{Name: strings.TrimSpace(req.Payee.Name), IBAN: models.NormaliseIBAN(req.Payee.IBAN),
+			BIC: strings.ToUpper(strings.TrimSpace(req.Payee.BIC))}
+	}
+	for _, l := range req.CostPlan {
+		in.CostPlan = append(in.CostPlan, models.CostLine{Category: l.Category, Description: strings.TrimSpace(l.Description), AmountCents: l.AmountCents})
+	}
+	if in.EndDate == nil && in.Payee == nil && len(in.CostPlan) == 0 && len(fields) == 0 {
+		fields = append(fields, models.FieldError{Field: "end_date", Message: "name at least one change: end_date, payee or cost_plan"})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	// The amendment id follows from the update id: a retried request names
+	// the same amendment and the workflow answers it once.
+	sum := sha256.Sum256([]byte(updateID(c, workflows.UpdateRequestAmendment, rec.Seq, req)))
+	in.AmendmentID = "amd-" + hex.EncodeToString(sum[:10])
+	st, err := s.act(c, rec, workflows.UpdateRequestAmendment, req, in)
+	if err != nil {
+		return respond(c, http.StatusCreated, st, err)
+	}
+	return c.JSON(http.StatusCreated, AmendmentResponse{ID: in.AmendmentID, Application: toApplicationResponse(st)})
+}
+
+// decideAmendment approves or refuses a pending amendment (an admin, or a
+// board member of no organisation of the group and without a conflict).
+func (s *Server) decideAmendment(c echo.Context) error {
+	var req amendmentDecisionRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec, workflows.UpdateDecideAmendment, req, workflows.AmendmentDecisionInput{Actor: userOf(c).Actor(),
+		AmendmentID: c.Param("amendment_id"), Approve: req.Decision == "approve", Reason: strings.TrimSpace(req.Reason)})
+	return respond(c, http.StatusOK, st, err)
+}
