@@ -120,7 +120,10 @@ func New(cfg Config) *Server {
 	e.Use(s.recoverer())
 	e.Use(metrics(cfg.Registry))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, LogRequestID: true,
+		// HandleError: the error handler writes the answer first, so the
+		// line logs the status the client got (a 404, 409, 422), not 200.
+		HandleError: true,
+		LogMethod:   true, LogURIPath: true, LogStatus: true, LogLatency: true, LogRequestID: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", slog.String("method", v.Method),
 				slog.String("path", v.URIPath), slog.Int("status", v.Status), slog.Duration("latency", v.Latency),

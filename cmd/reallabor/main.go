@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -58,13 +59,23 @@ commands:
                  DATABASE_URL: the data of a local dev)
   seed-scale     fill DATABASE_URL (PostgreSQL, a database of its own) with applications and
                  tranches in SQL, no workflows, to measure the lists at scale (--applications)
+  version        the module version and the commit it was built from
   bench          the load command: bare Temporal's ceiling for the lifecycle's shape and
                  the product's whole lifecycle through HTTP on a fresh in-process dev
                  (--db sqlite|postgres|both, postgres on DATABASE_URL; --clients, --lifecycles)
 
 run "reallabor <command> -h" for its flags`
 
+// run runs a command; asked for its help (-h), it prints it and succeeds.
 func (p *program) run(ctx context.Context, args []string) error {
+	err := p.command(ctx, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func (p *program) command(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(p.stderr, usage)
 		return errors.New("no command given")
@@ -98,7 +109,35 @@ func (p *program) run(ctx context.Context, args []string) error {
 	case "help", "-h", "--help":
 		fmt.Fprintln(p.stdout, usage)
 		return nil
+	case "version", "--version", "-version":
+		fmt.Fprintln(p.stdout, version())
+		return nil
 	}
 	fmt.Fprintln(p.stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// version is the module's version and the VCS commit the binary was built
+// from (as the Go toolchain records them), e.g.
+// "reallabor (devel) commit 1a2b3c4 2026-12-02T15:00:00Z modified".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "reallabor (no build information)"
+	}
+	out := "reallabor " + bi.Main.Version
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		out += " commit " + rev[:min(12, len(rev))]
+		if t := settings["vcs.time"]; t != "" {
+			out += " " + t
+		}
+		if settings["vcs.modified"] == "true" {
+			out += " modified"
+		}
+	}
+	return out + " (" + bi.GoVersion + ")"
 }

@@ -1,0 +1,38 @@
+# The developer loop. `make test` is the README's test command (it needs
+# PostgreSQL on 127.0.0.1:5432, as .ci/run starts it); `make test-unit` needs
+# neither PostgreSQL nor a Temporal server.
+GO ?= go
+WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
+RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments
+
+.PHONY: test test-unit race lint workflowcheck record-histories bench run
+
+run:
+	$(GO) run ./cmd/reallabor dev
+
+test:
+	$(GO) test -count=1 ./...
+
+test-unit:
+	$(GO) test -count=1 ./models/ ./workflows/ ./internal/authz/ ./internal/encryption/ ./internal/paymentfile/ ./internal/documents/
+
+race:
+	$(GO) test -race -count=1 ./models/ ./workflows/
+
+lint: workflowcheck
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+$(WORKFLOWCHECK):
+	$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
+workflowcheck: $(WORKFLOWCHECK)
+	$(WORKFLOWCHECK) ./workflows/...
+
+# Move the current set into workflows/testdata/vN/ first when the workflow
+# changed (see docs/design-decisions.md, "Workflow versions").
+record-histories:
+	$(GO) test -count=1 ./api/ -run '$(RECORD_TESTS)' -record-histories
+
+bench:
+	$(GO) run ./cmd/reallabor bench --db both --clients 8 --lifecycles 160
