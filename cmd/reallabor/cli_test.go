@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gofrs/flock"
 )
 
 // TestVersionAndHelp: --version names the build; a subcommand's -h prints
@@ -33,5 +36,22 @@ func TestVersionAndHelp(t *testing.T) {
 	p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
 	if err := p.run(context.Background(), []string{"frobnicate"}); err == nil {
 		t.Errorf("an unknown command succeeded")
+	}
+}
+
+// TestSecondDevRefused: a second dev on the same data directory refuses to
+// start, naming the directory, instead of sharing its SQLite files.
+func TestSecondDevRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := flock.New(filepath.Join(dir, "dev.lock"))
+	if ok, err := first.TryLock(); !ok || err != nil {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	defer first.Unlock()
+	var out bytes.Buffer
+	p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+	err := p.run(context.Background(), []string{"dev", "--data-dir=" + dir, "--http=127.0.0.1:0", "--log-level=error"})
+	if err == nil || !strings.Contains(err.Error(), "in use by another reallabor dev") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second dev: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofrs/flock"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"reallabor/api"
@@ -36,6 +37,17 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("REALLABOR_DATA_DIR %s: %w", cfg.DataDir, err)
 	}
+	// One dev per data directory: a second would share the SQLite files
+	// and the embedded server's state with the first.
+	lock := flock.New(filepath.Join(cfg.DataDir, "dev.lock"))
+	locked, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("REALLABOR_DATA_DIR %s: lock: %w", cfg.DataDir, err)
+	}
+	if !locked {
+		return fmt.Errorf("REALLABOR_DATA_DIR %s is in use by another reallabor dev: stop it, or start this one with --data-dir", cfg.DataDir)
+	}
+	defer func() { _ = lock.Unlock() }()
 	keys, err := signingKeys(cfg)
 	if err != nil {
 		return err
@@ -300,9 +312,23 @@ func (p *program) worker(ctx context.Context, args []string) error {
 	}
 	defer closeAll()
 	fatal := make(chan error, 1)
-	w, err := newWorker(cfg, tc, st, keys, fatal, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	w, err := newWorker(cfg, tc, st, keys, fatal, reg)
 	if err != nil {
 		return err
+	}
+	if cfg.HealthAddress != "" {
+		hl, err := net.Listen("tcp", cfg.HealthAddress)
+		if err != nil {
+			return fmt.Errorf("HEALTH_ADDR %s: %w", cfg.HealthAddress, err)
+		}
+		go func() {
+			if err := serveHTTP(ctx, hl, workerHealth(st, tc, reg), log); err != nil {
+				log.Error("health server", "error", err)
+			}
+		}()
+		log.Info("worker health", "address", hl.Addr().String())
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -326,4 +330,63 @@ func mailWhere(cfg config) string {
 		return "SMTP"
 	}
 	return "each one an .eml file in " + outboxDir(cfg) + " (set SMTP_URL to send)"
+}
+
+// workerHealth is the worker process's small HTTP surface: /healthz (the
+// process runs), /readyz (the database and Temporal answer; 503 naming what
+// does not) and /metrics (its own registry: notifications, Go runtime).
+func workerHealth(st *store.Store, tc client.Client, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	answer := func(w http.ResponseWriter, code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		answer(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		checks := map[string]string{"database": "ok", "temporal": "ok"}
+		code := http.StatusOK
+		if err := st.Ping(ctx); err != nil {
+			checks["database"], code = err.Error(), http.StatusServiceUnavailable
+		}
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			checks["temporal"], code = err.Error(), http.StatusServiceUnavailable
+		}
+		answer(w, code, checks)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// healthcheck asks a readiness URL and succeeds on 200: the container
+// healthcheck of the distroless image, which has no curl.
+func (p *program) healthcheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("reallabor healthcheck", flag.ContinueOnError)
+	fs.SetOutput(p.stderr)
+	target := fs.String("url", "http://127.0.0.1:8080/readyz", "the URL to ask (the API's /readyz, or a worker's on HEALTH_ADDR)")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", *target, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", *target, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck %s: %d %s", *target, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintln(p.stdout, "ok")
+	return nil
 }

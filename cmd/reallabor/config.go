@@ -34,6 +34,9 @@ type config struct {
 	// DocumentsURL is the bucket of attached files (gocloud.dev URL; dev:
 	// a directory in the data directory); ClamdAddress a ClamAV daemon
 	// that scans each upload first; DocumentMaxBytes the largest file.
+	// HealthAddress is where the worker serves /healthz, /readyz and
+	// /metrics (empty: nowhere).
+	HealthAddress    string
 	DocumentsURL     string
 	ClamdAddress     string
 	DocumentMaxBytes int64
@@ -106,6 +109,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	c.Command = cmd
 	fs.StringVar(&c.MetricsAddress, "metrics-address", envOr(getenv, "METRICS_ADDR", ""), "serve/dev: serve /metrics on this address only, not next to the API (e.g. 127.0.0.1:9090) (METRICS_ADDR)")
+	fs.StringVar(&c.HealthAddress, "health-address", envOr(getenv, "HEALTH_ADDR", ""), "worker: serve /healthz, /readyz and /metrics on this address (e.g. :8081) (HEALTH_ADDR)")
 	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")
 	fs.StringVar(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "serve: the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)")
 	if err := fs.Parse(args); err != nil {

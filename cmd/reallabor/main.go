@@ -59,6 +59,7 @@ commands:
                  DATABASE_URL: the data of a local dev)
   seed-scale     fill DATABASE_URL (PostgreSQL, a database of its own) with applications and
                  tranches in SQL, no workflows, to measure the lists at scale (--applications)
+  healthcheck    ask a /readyz URL (--url), exit 0 on 200: the containers' healthcheck
   version        the module version and the commit it was built from
   bench          the load command: bare Temporal's ceiling for the lifecycle's shape and
                  the product's whole lifecycle through HTTP on a fresh in-process dev
@@ -109,6 +110,8 @@ func (p *program) command(ctx context.Context, args []string) error {
 	case "help", "-h", "--help":
 		fmt.Fprintln(p.stdout, usage)
 		return nil
+	case "healthcheck":
+		return p.healthcheck(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(p.stdout, version())
 		return nil

@@ -44,8 +44,13 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 		t.Fatalf("migrate: %v\n%s", err, out.String())
 	}
 	done := make(chan error, 3)
-	for range 2 {
-		go func() { done <- (&program{stdout: &out, stderr: &out, getenv: getenv}).run(ctx, []string{"worker"}) }()
+	health := freeAddress(t) // the first worker's /healthz, /readyz, /metrics
+	for i := range 2 {
+		args := []string{"worker"}
+		if i == 0 {
+			args = append(args, "--health-address="+health)
+		}
+		go func() { done <- (&program{stdout: &out, stderr: &out, getenv: getenv}).run(ctx, args) }()
 	}
 	ready := make(chan endpoints, 1)
 	api := &program{stdout: &out, stderr: &out, getenv: getenv, onReady: func(ep endpoints) { ready <- ep }}
@@ -90,6 +95,25 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `route="/api/v1/applications"`) {
 		t.Errorf("GET /metrics on METRICS_ADDR = %d, want 200 counting the API's requests", resp.StatusCode)
+	}
+	// The worker's own port, and the healthcheck command the images use.
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"temporal":"ok"`, "/metrics": "go_goroutines"} {
+		resp, err := http.Get("http://" + health + path)
+		if err != nil {
+			t.Fatalf("worker %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("worker %s = %d %s, want 200 with %s", path, resp.StatusCode, body, want)
+		}
+	}
+	var hc syncBuffer
+	if err := (&program{stdout: &hc, stderr: &hc, getenv: getenv}).run(ctx, []string{"healthcheck", "--url=http://" + health + "/readyz"}); err != nil {
+		t.Errorf("healthcheck of the worker: %v", err)
+	}
+	if err := (&program{stdout: &hc, stderr: &hc, getenv: getenv}).run(ctx, []string{"healthcheck", "--url=http://" + freeAddress(t) + "/readyz"}); err == nil {
+		t.Errorf("healthcheck of nothing listening succeeded")
 	}
 	cancel()
 	for range 3 {
