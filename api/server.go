@@ -112,6 +112,11 @@ func New(cfg Config) *Server {
 		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api")}
+	if cfg.Store != nil {
+		// Business figures at each scrape (a registry shared with another
+		// Server in the same process already has them).
+		_ = cfg.Registry.Register(newFigures(cfg.Store, cfg.Now, s.log.Warn))
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Validator = newValidator()

@@ -95,13 +95,19 @@ func (p *program) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	reg := prometheus.NewRegistry()
+	sdkMetrics, closeMetrics, err := temporalMetrics(reg)
+	if err != nil {
+		return err
+	}
+	defer closeMetrics()
+	cfg.sdkMetrics = sdkMetrics
 	tc, err := dialTemporal(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 	fatal := make(chan error, 1)
-	reg := prometheus.NewRegistry()
 	w, err := newWorker(cfg, tc, st, keys, fatal, reg)
 	if err != nil {
 		return err
@@ -306,14 +312,20 @@ func (p *program) worker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	sdkMetrics, closeMetrics, err := temporalMetrics(reg)
+	if err != nil {
+		return err
+	}
+	defer closeMetrics()
+	cfg.sdkMetrics = sdkMetrics
 	st, tc, closeAll, err := connect(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	fatal := make(chan error, 1)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	w, err := newWorker(cfg, tc, st, keys, fatal, reg)
 	if err != nil {
 		return err

@@ -21,7 +21,10 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
+	sdktally "go.temporal.io/sdk/contrib/tally"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -88,8 +91,9 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 		var err error
 		c, err = client.DialContext(dctx, client.Options{
 			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-			Logger:        sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-			DataConverter: codec.DataConverter(),
+			Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+			DataConverter:  codec.DataConverter(),
+			MetricsHandler: cfg.sdkMetrics,
 			// Counted per method (telemetry; the load command reports them).
 			ConnectionOptions: client.ConnectionOptions{GrpcCompression: grpcCompression(cfg),
 				DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(telemetry.UnaryClientInterceptor())}},
@@ -389,4 +393,20 @@ func (p *program) healthcheck(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(p.stdout, "ok")
 	return nil
+}
+
+// temporalMetrics is the Temporal SDK's own metrics (workflow and activity
+// task latencies, schedule-to-start, sticky cache, polls) as Prometheus
+// metrics in reg, through the SDK's tally handler with Prometheus naming.
+func temporalMetrics(reg *prometheus.Registry) (client.MetricsHandler, func(), error) {
+	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg,
+		DefaultTimerType: tallyprom.HistogramTimerType,
+		OnRegisterError:  func(err error) {}})
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter:  reporter,
+		Separator:       tallyprom.DefaultSeparator,
+		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	scope = sdktally.NewPrometheusNamingScope(scope)
+	return sdktally.NewMetricsHandler(scope), func() { _ = closer.Close() }, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"go.temporal.io/sdk/client"
 	"io"
 	"log/slog"
 	"net"
@@ -51,6 +52,9 @@ type config struct {
 	Seed           bool
 	RateLimit      float64
 	TrustedProxies []*net.IPNet
+	// sdkMetrics receives the Temporal SDK's metrics (set by the commands
+	// that serve them; nil: none).
+	sdkMetrics client.MetricsHandler
 }
 
 func envOr(getenv func(string) string, key, def string) string {

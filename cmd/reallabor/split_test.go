@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,25 @@ func TestServeAndWorkerScaleOut(t *testing.T) {
 			t.Errorf("worker %s = %d %s, want 200 with %s", path, resp.StatusCode, body, want)
 		}
 	}
+	// The SDK's own metrics (reported every second) on the same port.
+	sdk := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + health + "/metrics")
+		if err != nil {
+			t.Fatalf("worker /metrics: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if sdk = string(body); strings.Contains(sdk, "temporal_worker_start") {
+			break
+		}
+	}
+	if !strings.Contains(sdk, "temporal_worker_start") {
+		t.Errorf("worker /metrics has no Temporal SDK metrics:\n%s", grepTemporal(sdk))
+	}
+	if os.Getenv("SHOW_SDK_METRICS") != "" {
+		t.Log(grepTemporal(sdk))
+	}
 	var hc syncBuffer
 	if err := (&program{stdout: &hc, stderr: &hc, getenv: getenv}).run(ctx, []string{"healthcheck", "--url=http://" + health + "/readyz"}); err != nil {
 		t.Errorf("healthcheck of the worker: %v", err)
@@ -137,4 +157,14 @@ func freeAddress(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+func grepTemporal(body string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "temporal_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
