@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uber-go/tally/v4"
@@ -59,8 +60,16 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, migrate bool) 
 	err = retry(ctx, cfg.StartupTimeout, log, "database", func() error {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		return st.Ping(pctx)
+		err := st.Ping(pctx)
+		if settingWrong(err) {
+			return backoff.Permanent(err)
+		}
+		return err
 	})
+	if settingWrong(err) {
+		st.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("DATABASE_URL: database unreachable after %s: %w", cfg.StartupTimeout, err)
@@ -409,4 +418,19 @@ func temporalMetrics(reg *prometheus.Registry) (client.MetricsHandler, func(), e
 	}, time.Second)
 	scope = sdktally.NewPrometheusNamingScope(scope)
 	return sdktally.NewMetricsHandler(scope), func() { _ = closer.Close() }, nil
+}
+
+// settingWrong says a database answered and refused the setting itself (no
+// such database or role, a wrong password): waiting will not mend it, so
+// start-up ends at once with the server's word for it.
+func settingWrong(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return false
+	}
+	switch pg.Code {
+	case "3D000", "28000", "28P01": // invalid catalog name, authorization, password
+		return true
+	}
+	return false
 }

@@ -40,6 +40,12 @@ func TestBadSettingsFailClearly(t *testing.T) {
 		{"worker without payload keys", []string{"worker"}, map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": keys}, "REALLABOR_PAYLOAD_KEYS is required"},
 		{"database unreachable", []string{"worker", "--startup-timeout=1s"},
 			map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?sslmode=disable", "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "DATABASE_URL: database unreachable"},
+		// A database that answers and refuses the setting: at once, not after
+		// the start-up timeout.
+		{"no such database", []string{"worker", "--startup-timeout=10m"},
+			map[string]string{"DATABASE_URL": noSuchDatabase(pg), "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "does not exist"},
+		{"no such role", []string{"migrate", "--startup-timeout=10m"},
+			map[string]string{"DATABASE_URL": noSuchRole(pg)}, "nobody_here"},
 		{"temporal unreachable", []string{"serve", "--http=127.0.0.1:0", "--startup-timeout=1s", "--temporal-address=127.0.0.1:1"},
 			map[string]string{"DATABASE_URL": pg, "REALLABOR_SIGNING_KEYS": keys, "REALLABOR_PAYLOAD_KEYS": payload}, "TEMPORAL_ADDRESS 127.0.0.1:1: temporal unreachable"},
 		{"http port in use", []string{"dev", "--http=" + busy.Addr().String(), "--data-dir=" + t.TempDir()}, nil, "HTTP_ADDR"},
@@ -61,6 +67,9 @@ func TestBadSettingsFailClearly(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("run(%v) = %q, want it to name %q", tt.args, err, tt.want)
+			}
+			if strings.HasPrefix(tt.name, "no such") && strings.Contains(err.Error(), "unreachable") {
+				t.Errorf("a database that refused the setting was retried: %q", err)
 			}
 			if strings.Contains(err.Error(), "goroutine") || strings.Count(err.Error(), "\n") > 0 {
 				t.Errorf("error is not one clear line: %q", err)
@@ -89,4 +98,23 @@ func TestGrpcCompression(t *testing.T) {
 	if _, err := parseConfig("dev", nil, func(k string) string { return env[k] }, io.Discard); err == nil {
 		t.Error("TEMPORAL_GRPC_COMPRESSION=brotli accepted")
 	}
+}
+
+// noSuchDatabase is url with a database that does not exist.
+func noSuchDatabase(url string) string {
+	i := strings.LastIndex(url, "/")
+	rest := ""
+	if q := strings.IndexByte(url[i:], '?'); q >= 0 {
+		rest = url[i+q:]
+	}
+	return url[:i] + "/no_such_database_here" + rest
+}
+
+// noSuchRole is url with a user that does not exist.
+func noSuchRole(url string) string {
+	scheme, rest, _ := strings.Cut(url, "://")
+	if at := strings.IndexByte(rest, '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return scheme + "://nobody_here@" + rest
 }
