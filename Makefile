@@ -3,7 +3,7 @@
 # neither PostgreSQL nor a Temporal server.
 GO ?= go
 WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
-RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments
+RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns
 
 .PHONY: test test-unit race lint workflowcheck record-histories bench run
 

@@ -173,6 +173,7 @@ var kindTexts = map[string][2]string{
 	"final_report_accepted":            {"Abschlussbericht angenommen: Abrechnung", "Final report accepted: settlement"},
 	"withdrawn":                        {"Antrag zurückgezogen", "Application withdrawn"},
 	"cancelled":                        {"Antrag storniert", "Application cancelled"},
+	"drawdown_requested":               {"Mittelabruf", "Drawdown requested"},
 	"amendment_requested":              {"Änderungsantrag", "Amendment requested"},
 	"amendment_approved":               {"Änderung genehmigt", "Amendment approved"},
 	"amendment_refused":                {"Änderung abgelehnt", "Amendment refused"},

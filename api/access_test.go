@@ -534,6 +534,8 @@ func TestAccessMatrix(t *testing.T) {
 			map[string]any{"reason": "later", "end_date": "2028-06-30"}, cells{403, 409, 404, 403, 403, 401, 401}},
 		{"POST /api/v1/applications/:id/amendments/:amendment_id/decision", "unknown", a(appActive) + "/amendments/amd-unknown/decision",
 			map[string]any{"decision": "approve"}, cells{404, 403, 403, 404, 403, 401, 401}},
+		{"POST /api/v1/applications/:id/drawdowns", "tranche programme", a(appActive) + "/drawdowns",
+			map[string]any{"amount_cents": 1000, "costs_incurred_cents": 5000}, cells{403, 409, 404, 403, 403, 401, 401}},
 		// The admin's upload of the owner's file finds the owner's document.
 		{"POST /api/v1/applications/:id/documents", "active", a(appActive) + "/documents",
 			apptest.File("budget.pdf", []byte("%PDF-1.4\n% budget\n%%EOF\n"), map[string]string{"kind": "other"}),

@@ -94,3 +94,24 @@ func (s *Server) decideAmendment(c echo.Context) error {
 		AmendmentID: c.Param("amendment_id"), Approve: req.Decision == "approve", Reason: strings.TrimSpace(req.Reason)})
 	return respond(c, http.StatusOK, st, err)
 }
+
+type drawdownRequest struct {
+	AmountCents        int64 `json:"amount_cents" validate:"required,gt=0,max=100000000000"`
+	CostsIncurredCents int64 `json:"costs_incurred_cents" validate:"required,gt=0,max=1000000000000"`
+}
+
+// requestDrawdown asks for money in a programme that pays on request: the
+// request becomes a tranche finance approves and pays with four eyes.
+func (s *Server) requestDrawdown(c echo.Context) error {
+	var req drawdownRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	rec, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.act(c, rec, workflows.UpdateRequestDrawdown, req, workflows.DrawdownInput{Actor: userOf(c).Actor(),
+		AmountCents: req.AmountCents, CostsIncurredCents: req.CostsIncurredCents})
+	return respond(c, http.StatusCreated, st, err)
+}

@@ -59,6 +59,8 @@ type ruleChanges struct {
 	RepaymentInterestBP    *int           `json:"repayment_interest_basis_points" validate:"omitempty,min=0,max=2000"`
 	CostCategories         []string       `json:"cost_categories" validate:"omitempty,max=5,dive,oneof=personnel material external_services travel other"`
 	CostShareCaps          []capDTO       `json:"cost_share_caps" validate:"omitempty,max=5,dive"`
+	PaymentMode            *string        `json:"payment_mode" validate:"omitempty,oneof=tranches drawdown"`
+	RetainedPercent        *int           `json:"retained_percent" validate:"omitempty,min=0,max=50"`
 }
 
 type capDTO struct {
@@ -84,6 +86,14 @@ func (r ruleChanges) over(rules models.Rules, p models.Programme) models.Rules {
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// paymentMode is how the programme pays ("tranches" where it says nothing).
+func paymentMode(r models.Rules) string {
+	if r.PaymentMode == "" {
+		return "tranches"
+	}
+	return r.PaymentMode
+}
 
 // repaymentDue is the time a group has to pay back (the default where the
 // rules say nothing).
@@ -146,6 +156,20 @@ func (r ruleChanges) applyTo(out models.Rules) models.Rules {
 	if len(r.CostCategories) > 0 {
 		out.CostCategories = append([]string{}, r.CostCategories...)
 	}
+	if r.PaymentMode != nil {
+		out.PaymentMode = *r.PaymentMode
+		if out.PaymentMode == models.PaymentModeDrawdown {
+			// Paid on request: one final tranche the requests are carved
+			// out of, a fifth retained unless the request says otherwise.
+			if len(r.TranchePlan) == 0 {
+				out.TranchePlan = []models.TranchePlanItem{{Percent: 100, Trigger: models.TriggerFinalReport}}
+			}
+			if r.RetainedPercent == nil && out.RetainedPercent == 0 {
+				out.RetainedPercent = 20
+			}
+		}
+	}
+	setInt(&out.RetainedPercent, r.RetainedPercent)
 	if len(r.CostShareCaps) > 0 {
 		out.CostShareCaps = nil
 		for _, c := range r.CostShareCaps {
@@ -197,6 +221,10 @@ type RulesView struct {
 	// category's share of a cost plan.
 	CostCategories []string             `json:"cost_categories,omitempty"`
 	CostShareCaps  []models.CategoryCap `json:"cost_share_caps,omitempty"`
+	// PaymentMode: tranches, or drawdown (paid on request, RetainedPercent
+	// kept until the settlement).
+	PaymentMode     string `json:"payment_mode"`
+	RetainedPercent int    `json:"retained_percent,omitempty"`
 }
 
 func toRulesView(r models.Rules) RulesView {
@@ -210,7 +238,8 @@ func toRulesView(r models.Rules) RulesView {
 		AcceptanceReminderDays: d(r.AcceptanceReminder), InterimReportAfterDays: d(r.InterimReportAfter),
 		FinalReportAfterDays: d(r.FinalReportAfter), ReportReminderDays: d(r.ReportReminder), TranchePlan: r.TranchePlan,
 		MaxOpenPerApplicant: r.MaxOpenPerApplicant, RepaymentDueDays: d(repaymentDue(r)),
-		RepaymentInterestBasisPoints: r.RepaymentInterestBasisPoints, CostCategories: r.CostCategories, CostShareCaps: r.CostShareCaps}
+		RepaymentInterestBasisPoints: r.RepaymentInterestBasisPoints, CostCategories: r.CostCategories, CostShareCaps: r.CostShareCaps,
+		PaymentMode: paymentMode(r), RetainedPercent: r.RetainedPercent}
 }
 
 // ProgrammeResponse is a programme with its rules and ledger.

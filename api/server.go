@@ -216,6 +216,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/applications/:id/reports/:report_id", s.getReport)
 	v1.POST("/applications/:id/amendments", s.requestAmendment, role(RoleApplicant))
 	v1.POST("/applications/:id/amendments/:amendment_id/decision", s.decideAmendment, role(RoleAdmin, RoleReviewer))
+	v1.POST("/applications/:id/drawdowns", s.requestDrawdown, role(RoleApplicant))
 	v1.POST("/applications/:id/documents", s.uploadDocument, role(RoleApplicant, RoleAdmin))
 	v1.GET("/applications/:id/documents", s.listDocuments)
 	v1.GET("/applications/:id/documents/:doc_id", s.getDocument)

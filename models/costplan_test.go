@@ -58,3 +58,24 @@ func hasField(errs []FieldError, f string) bool {
 	}
 	return false
 }
+
+func TestDrawdownRules(t *testing.T) {
+	r := DefaultRules()
+	r.BudgetCents = 1_000_000_00
+	r.PaymentMode = PaymentModeDrawdown
+	if errs := r.Validate(); !hasField(errs, "tranche_plan") {
+		t.Fatalf("drawdown with the default 40/40/20 plan: %+v", errs)
+	}
+	r.TranchePlan = []TranchePlanItem{{Percent: 100, Trigger: TriggerFinalReport}}
+	r.RetainedPercent = 20
+	if errs := r.Validate(); len(errs) != 0 {
+		t.Fatalf("drawdown with one final tranche: %+v", errs)
+	}
+	if got := r.DrawdownLimit(1_000_01); got != 800_00 {
+		t.Fatalf("limit of 1,000.01 with 20 %% retained = %d, want 80000 (in the fund's favour)", got)
+	}
+	r.PaymentMode = "barter"
+	if errs := r.Validate(); !hasField(errs, "payment_mode") {
+		t.Fatalf("unknown payment mode: %+v", errs)
+	}
+}

@@ -100,6 +100,10 @@ type Tranche struct {
 	PaidBy        string         `json:"paid_by,omitempty"`
 	PaidAt        *time.Time     `json:"paid_at,omitempty"`
 	BankReference string         `json:"bank_reference,omitempty"`
+	// CostsIncurredCents and RequestedBy: a drawdown's costs incurred so far
+	// as the group stated them, and who requested it.
+	CostsIncurredCents int64  `json:"costs_incurred_cents,omitempty"`
+	RequestedBy        string `json:"requested_by,omitempty"`
 	// ExportBatch is the payment file that carries the tranche (exported by
 	// ExportedBy, never its approver); kept once paid, cleared when the bank
 	// returns it.

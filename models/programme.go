@@ -54,6 +54,22 @@ type Rules struct {
 	// named: all); CostShareCaps cap a category's share of a cost plan.
 	CostCategories []string      `json:"cost_categories,omitempty"`
 	CostShareCaps  []CategoryCap `json:"cost_share_caps,omitempty"`
+	// PaymentMode is "tranches" (the plan's fixed tranches; the default) or
+	// "drawdown" (the group requests money with its costs incurred; the
+	// plan is then one final tranche the requests are carved out of, and
+	// RetainedPercent of the grant is kept until the settlement).
+	PaymentMode     string `json:"payment_mode,omitempty"`
+	RetainedPercent int    `json:"retained_percent,omitempty"`
+}
+
+// PaymentModeDrawdown pays on request (Mittelabruf).
+const PaymentModeDrawdown = "drawdown"
+
+// DrawdownLimit is the most a drawdown programme pays out before the
+// settlement: the grant less the retained share (rounded in the fund's
+// favour).
+func (r Rules) DrawdownLimit(grant int64) int64 {
+	return mulDivFloor(grant, int64(100-r.RetainedPercent), 100)
 }
 
 // TranchePlanItem is one planned tranche.

@@ -57,6 +57,18 @@ func (r Rules) Validate() []FieldError {
 	r.validateDeadlines(&errs)
 	r.validateTranchePlan(&errs)
 	r.validateCostRules(&errs)
+	switch r.PaymentMode {
+	case "", "tranches":
+	case PaymentModeDrawdown:
+		if len(r.TranchePlan) != 1 || r.TranchePlan[0].Trigger != TriggerFinalReport {
+			errs.add("tranche_plan", "a drawdown programme has one final tranche the requests are carved out of")
+		}
+		if r.RetainedPercent < 0 || r.RetainedPercent > 50 {
+			errs.add("retained_percent", "must be between 0 and 50")
+		}
+	default:
+		errs.add("payment_mode", "must be tranches or drawdown")
+	}
 	return errs
 }
 

@@ -105,6 +105,9 @@ const (
 	TriggerAcceptance    TrancheTrigger = "acceptance"
 	TriggerInterimReport TrancheTrigger = "interim_report_accepted"
 	TriggerFinalReport   TrancheTrigger = "final_report_accepted"
+	// TriggerDrawdown: a tranche the group requested (programmes that pay
+	// on request), carved out of the final tranche.
+	TriggerDrawdown TrancheTrigger = "drawdown"
 )
 
 // ReportKind is interim or final.

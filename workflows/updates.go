@@ -146,6 +146,7 @@ func (a *application) registerUpdates(ctx workflow.Context) error {
 		register(ctx, a, UpdateRecordRepayment, a.validateRepayment, a.handleRepayment),
 		register(ctx, a, UpdateRequestAmendment, a.validateAmendment, a.handleAmendment),
 		register(ctx, a, UpdateDecideAmendment, a.validateAmendmentDecision, a.handleAmendmentDecision),
+		register(ctx, a, UpdateRequestDrawdown, a.validateDrawdown, a.handleDrawdown),
 	} {
 		if err != nil {
 			return err

@@ -73,6 +73,9 @@ func NextSteps(s models.ApplicationState) []models.Next {
 				add("assess_"+string(r.Kind)+"_report", models.RoleReviewer, nil)
 			}
 		}
+		if s.Rules.PaymentMode == models.PaymentModeDrawdown && s.Settlement == nil {
+			add("request_drawdown", models.RoleApplicant, nil)
+		}
 		if d.InterimReport != nil && !reportIn(s, models.ReportInterim) {
 			add("submit_interim_report", models.RoleApplicant, d.InterimReport)
 		} else if d.FinalReport != nil && !reportIn(s, models.ReportFinal) && s.Settlement == nil && finalReportOpen(s) {

@@ -85,6 +85,7 @@ var handOffs = map[string]handOff{
 	"withdrawn":                        {to: []audience{toAdmins}},
 	"cancelled":                        {to: []audience{toGroup}},
 	"closed":                           {to: []audience{toGroup}},
+	"drawdown_requested":               {to: []audience{toFinance}, expected: "check the drawdown against the costs incurred and approve it for payment"},
 	"amendment_requested":              {to: []audience{toAdmins}, expected: "approve or refuse the amendment"},
 	"amendment_approved":               {to: []audience{toGroup, toFinance}},
 	"amendment_refused":                {to: []audience{toGroup}},
