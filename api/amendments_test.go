@@ -54,6 +54,17 @@ func TestAmendments(t *testing.T) {
 	}
 	app.Must(t, http.StatusCreated, "POST", a+"/amendments", w.applicant, map[string]any{"reason": "shop fit-out late; new bank",
 		"end_date": "2028-06-30", "payee": map[string]any{"name": "Cafe Mitte GmbH", "iban": "DE02120300000000202051"}}).JSON(t, &resp)
+	// The evidence goes with the amendment.
+	var evidence struct {
+		AmendmentID string `json:"amendment_id"`
+	}
+	app.Must(t, http.StatusCreated, "POST", a+"/documents", w.applicant, apptest.File("bank.pdf", []byte("%PDF-1.4\n% bank letter\n%%EOF\n"),
+		map[string]string{"kind": "amendment", "amendment_id": resp.ID})).JSON(t, &evidence)
+	if evidence.AmendmentID != resp.ID {
+		t.Fatalf("document for the amendment names %q", evidence.AmendmentID)
+	}
+	app.Must(t, http.StatusUnprocessableEntity, "POST", a+"/documents", w.applicant, apptest.File("bank.pdf", []byte("%PDF-1.4\n%%EOF\n"),
+		map[string]string{"kind": "amendment", "amendment_id": "amd-none"}))
 	// One at a time.
 	app.Must(t, http.StatusConflict, "POST", a+"/amendments", w.applicant, map[string]any{"reason": "more", "end_date": "2028-09-30"})
 	decision := a + "/amendments/" + resp.ID + "/decision"

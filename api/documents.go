@@ -53,7 +53,8 @@ func (s *Server) documentsOff() error {
 }
 
 // uploadDocument stores a file attached to an application (multipart field
-// "file", with "kind" and, for a report's annex, "report_id"): the group's
+// "file", with "kind" and, for a report's annex or an amendment's evidence,
+// "report_id" or "amendment_id"): the group's
 // applicants and the admin may attach while the application runs. The type
 // is what the content shows (PDF, images, text, office files), never what
 // the client declares; a scanner, if configured, passes it first. The same
@@ -79,6 +80,13 @@ func (s *Server) uploadDocument(c echo.Context) error {
 	reportID := c.FormValue("report_id")
 	if reportID != "" && !slices.ContainsFunc(st.Reports, func(r models.Report) bool { return r.ID == reportID }) {
 		fields = append(fields, models.FieldError{Field: "report_id", Message: "names no report of this application"})
+	}
+	amendmentID := c.FormValue("amendment_id")
+	if amendmentID != "" && !slices.ContainsFunc(st.Amendments, func(a models.Amendment) bool { return a.ID == amendmentID }) {
+		fields = append(fields, models.FieldError{Field: "amendment_id", Message: "names no amendment of this application"})
+	}
+	if reportID != "" && amendmentID != "" {
+		fields = append(fields, models.FieldError{Field: "amendment_id", Message: "a document goes with a report or an amendment, not both"})
 	}
 	fh, ferr := c.FormFile("file")
 	if ferr != nil {
@@ -121,7 +129,7 @@ func (s *Server) uploadDocument(c echo.Context) error {
 	}
 	sum := sha256.Sum256(data)
 	u := userOf(c)
-	doc := store.Document{ApplicationID: rec.ID, ReportID: reportID, Kind: kind, Filename: name, ContentType: contentType,
+	doc := store.Document{ApplicationID: rec.ID, ReportID: reportID, AmendmentID: amendmentID, Kind: kind, Filename: name, ContentType: contentType,
 		SizeBytes: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), UploadedBy: u.ID, UploadedAt: s.cfg.Now().UTC()}
 	ctx := c.Request().Context()
 	if same, ok, err := s.cfg.Store.SameDocument(ctx, doc); err != nil {

@@ -16,6 +16,7 @@ type Document struct {
 	ID            string    `gorm:"primaryKey" json:"id"`
 	ApplicationID string    `json:"application_id"`
 	ReportID      string    `json:"report_id,omitempty"`
+	AmendmentID   string    `json:"amendment_id,omitempty"`
 	Kind          string    `json:"kind"`
 	Filename      string    `json:"filename"`
 	ContentType   string    `json:"content_type"`
@@ -26,14 +27,14 @@ type Document struct {
 }
 
 // DocumentKinds are the kinds of document an application carries.
-var DocumentKinds = []string{"proposal", "agreement", "receipt", "report", "other"}
+var DocumentKinds = []string{"proposal", "agreement", "receipt", "report", "amendment", "other"}
 
 // SameDocument finds the document with the same content, kind and report on
 // the application (an upload sent twice is stored once).
 func (s *Store) SameDocument(ctx context.Context, d Document) (Document, bool, error) {
 	var out Document
-	err := s.DB.WithContext(ctx).Where("application_id = ? AND report_id = ? AND kind = ? AND sha256 = ?",
-		d.ApplicationID, d.ReportID, d.Kind, d.SHA256).First(&out).Error
+	err := s.DB.WithContext(ctx).Where("application_id = ? AND report_id = ? AND amendment_id = ? AND kind = ? AND sha256 = ?",
+		d.ApplicationID, d.ReportID, d.AmendmentID, d.Kind, d.SHA256).First(&out).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return out, false, nil
 	}
