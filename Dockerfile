@@ -4,7 +4,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/reallabor ./cmd/reallabor
+# The commit `reallabor --version` names (the build context has no .git):
+# docker compose build --build-arg COMMIT=$(git rev-parse HEAD)
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.commit=${COMMIT}" -o /out/reallabor ./cmd/reallabor
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/reallabor /usr/local/bin/reallabor

@@ -120,6 +120,10 @@ func (p *program) command(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// commit is the VCS commit, set by the image build (-ldflags "-X
+// main.commit=..."), where the sources come without their .git.
+var commit string
+
 // version is the module's version and the VCS commit the binary was built
 // from (as the Go toolchain records them), e.g.
 // "reallabor (devel) commit 1a2b3c4 2026-12-02T15:00:00Z modified".
@@ -129,7 +133,7 @@ func version() string {
 		return "reallabor (no build information)"
 	}
 	out := "reallabor " + bi.Main.Version
-	settings := map[string]string{}
+	settings := map[string]string{"vcs.revision": commit}
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
 	}
