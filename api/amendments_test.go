@@ -105,6 +105,9 @@ func TestAmendments(t *testing.T) {
 
 	// A second amendment, refused with a reason; both versions stay.
 	app.Must(t, http.StatusCreated, "POST", a+"/amendments", w.applicant, map[string]any{"reason": "even later", "end_date": "2029-06-30"}).JSON(t, &resp)
+	// The same evidence may go with another amendment.
+	app.Must(t, http.StatusCreated, "POST", a+"/documents", w.applicant, apptest.File("bank.pdf", []byte("%PDF-1.4\n% bank letter\n%%EOF\n"),
+		map[string]string{"kind": "amendment", "amendment_id": resp.ID}))
 	app.Must(t, 200, "POST", a+"/amendments/"+resp.ID+"/decision", w.reviewers[0], map[string]any{"decision": "refuse", "reason": "no cause given"}).JSON(t, &after)
 	if len(after.Amendments) != 2 || after.Amendments[0].Status != "approved" || after.Amendments[1].Status != "refused" ||
 		after.Amendments[1].Version != 2 || !strings.HasPrefix(after.Proposal.EndDate, "2028-06-30") {

@@ -71,6 +71,9 @@ func TestCostPlanThroughHTTP(t *testing.T) {
 		{"category": "travel", "amount_cents": 100_000}}
 	app.Must(t, http.StatusUnprocessableEntity, "POST", "/api/v1/applications/"+st.ID+"/reports", w.applicant,
 		map[string]any{"kind": "final", "narrative": "done", "actual_costs_cents": 1_400_000, "costs": costs})
+	// Under cost rules a final report gives its costs by category.
+	app.Must(t, http.StatusUnprocessableEntity, "POST", "/api/v1/applications/"+st.ID+"/reports", w.applicant,
+		map[string]any{"kind": "final", "narrative": "done", "actual_costs_cents": 1_500_000})
 	var rep struct{ ID string }
 	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications/"+st.ID+"/reports", w.applicant,
 		map[string]any{"kind": "final", "narrative": "done", "actual_costs_cents": 1_500_000, "costs": costs}).JSON(t, &rep)

@@ -446,7 +446,8 @@ func (s *Server) recordRepayment(c echo.Context) error {
 	if st.Demand != nil {
 		ref := strings.TrimSpace(req.BankReference)
 		st, err := s.act(c, rec, workflows.UpdateRecordRepayment, req, workflows.RepaymentActionInput{
-			Actor: userOf(c).Actor(), BankReference: ref, AmountCents: req.AmountCents, ReceivedOn: received})
+			Actor: userOf(c).Actor(), BankReference: ref, AmountCents: req.AmountCents, ReceivedOn: received,
+			DateGiven: req.ReceivedOn != ""})
 		if err != nil {
 			return respond(c, http.StatusCreated, st, err)
 		}

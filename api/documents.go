@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -30,7 +31,7 @@ const uploadRoute = "/api/v1/applications/:id/documents"
 // for the multipart envelope, every other at limit.
 func bodyLimits(limit string, maxFile int64) echo.MiddlewareFunc {
 	normal := middleware.BodyLimit(limit)
-	upload := middleware.BodyLimit(fmt.Sprintf("%dK", (maxFile+64<<10)/1024))
+	upload := middleware.BodyLimit(strconv.FormatInt(maxFile+64<<10, 10)) // bytes
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		n, u := normal(next), upload(next)
 		return func(c echo.Context) error {

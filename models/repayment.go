@@ -69,7 +69,8 @@ func NewDemand(reason string, principal int64, now time.Time, due time.Duration,
 	}
 	d := &RepaymentDemand{Reason: reason, PrincipalCents: principal, DemandedAt: now, DueAt: now.Add(due),
 		InterestBasisPoints: interestBP, Payments: []DemandPayment{}, Status: DemandOpen}
-	d.InterestFrom = d.DueAt
+	// Interest runs by whole days from the due date (value dates are days).
+	d.InterestFrom = day(d.DueAt)
 	return d
 }
 

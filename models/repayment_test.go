@@ -64,3 +64,14 @@ func TestRepaymentDemandWithoutInterestPaidEarly(t *testing.T) {
 		t.Fatalf("no interest programme: %+v", d)
 	}
 }
+
+// TestInterestCountsWholeDaysFromTheDueDate: value dates are days; a demand
+// falling due in the afternoon owes interest for every day from its date.
+func TestInterestCountsWholeDaysFromTheDueDate(t *testing.T) {
+	demanded := time.Date(2027, 3, 1, 14, 0, 0, 0, time.UTC)
+	d := NewDemand("settlement", 36_500_00, demanded, 30*24*time.Hour, 1000) // 10 %: 10.00 EUR a day
+	paidOn := time.Date(2027, 5, 1, 0, 0, 0, 0, time.UTC)                    // 31 Mar → 1 May: 31 days
+	if _, i := d.OwedOn(paidOn); i != 310_00 {
+		t.Fatalf("interest = %d, want 31000 (31 whole days)", i)
+	}
+}

@@ -134,6 +134,9 @@ func (a *application) validateCancel(in ActionInput) error {
 	if a.s.Status.Final() {
 		return conflictf("application is %s", a.s.Status)
 	}
+	if a.s.Settlement != nil {
+		return conflictf("the grant is settled: the application closes once the money owed is back")
+	}
 	if strings.TrimSpace(in.Reason) == "" {
 		return invalid(models.FieldError{Field: "reason", Message: "is required"})
 	}

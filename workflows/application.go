@@ -118,8 +118,9 @@ type application struct {
 	// stateAid: version 1 of "state-aid-register" (review.go): the grant is
 	// checked against this fund's register of de-minimis aid when it is made.
 	stateAid bool
-	// demands: version 1 of "repayment-demands" (repayment.go).
-	demands bool
+	// demands: version 1 of "repayment-demands" (repayment.go);
+	// interestByDay: version 2, interest counted from the due date's day.
+	demands, interestByDay bool
 	// costPlan: version 1 of "cost-plan" (report.go): a final report's
 	// costs by category settle at what the assessment recognised of them,
 	// under the programme's cost rules.
@@ -202,7 +203,8 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
 	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
 	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
-	a.demands = workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 1) >= 1
+	demands := workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 2)
+	a.demands, a.interestByDay = demands >= 1, demands >= 2
 	a.costPlan = workflow.GetVersion(ctx, versionCostPlan, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()

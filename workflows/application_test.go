@@ -1141,11 +1141,20 @@ func TestSettlementWithRepayment(t *testing.T) {
 			t.Errorf("after a part payment: %s, outstanding %d", st.Status, st.Demand.Outstanding())
 		}
 	})
-	// The same receipt again is booked once; with another amount it is refused.
+	// The same receipt again is booked once (also retried another day
+	// without naming the date); with another amount it is refused.
 	h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
-		AmountCents: 1_500_00, ReceivedOn: settled.Add(day)})
+		AmountCents: 1_500_00, ReceivedOn: settled.Add(day), DateGiven: true})
+	h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
+		AmountCents: 1_500_00, ReceivedOn: settled.Add(2 * day)})
+	// Settled: no cancellation (it would demand everything anew), no bank
+	// return of a tranche the settlement counted as paid.
+	h.reject(workflows.UpdateCancel, workflows.ActionInput{Actor: admin, Reason: "after the fact"}, models.CodeConflict)
+	h.reject(workflows.UpdateRecordFailure, workflows.DisbursementInput{Actor: finance1, TrancheID: t1, Reason: "returned"}, models.CodeConflict)
 	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
 		AmountCents: 1_400_00, ReceivedOn: settled.Add(day)}, models.CodeConflict)
+	h.reject(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-1",
+		AmountCents: 1_500_00, ReceivedOn: settled.Add(3 * day), DateGiven: true}, models.CodeConflict)
 	repaid := h.ok(workflows.UpdateRecordRepayment, workflows.RepaymentActionInput{Actor: finance2, BankReference: "BACK-2",
 		AmountCents: 2_500_00, ReceivedOn: settled.Add(2 * day)})
 	res := h.runToEnd()

@@ -137,6 +137,9 @@ func (a *application) validateFailure(in DisbursementInput) error {
 	if t.Status == models.TrancheExported && t.ExportedBy == in.Actor.UserID {
 		return forbiddenf("four eyes: a payment the bank returned from file %s must be recorded by a finance user other than its exporter", t.ExportBatch)
 	}
+	if t.Status == models.TranchePaid && a.s.Settlement != nil {
+		return conflictf("the grant is settled on what was paid: a returned payment is booked as a repayment")
+	}
 	if len(strings.TrimSpace(in.Reason)) == 0 {
 		return invalid(models.FieldError{Field: "reason", Message: "is required"})
 	}

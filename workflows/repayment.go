@@ -17,7 +17,8 @@ import (
 // part payments booked through the workflow (UpdateRecordRepayment). The
 // application closes, and a cancelled one's run ends, only when nothing is
 // owed. Earlier runs closed at once and finance booked repayments in the
-// database alone.
+// database alone. Version 2 counts interest from the due date's day (value
+// dates are days): version 1 lost a day on the first stretch.
 const versionRepaymentDemands = "repayment-demands"
 
 // UpdateRecordRepayment books money received on a repayment demand.
@@ -30,8 +31,10 @@ type RepaymentActionInput struct {
 	BankReference string       `json:"bank_reference"`
 	AmountCents   int64        `json:"amount_cents"`
 	// ReceivedOn is the value date of the payment (midnight UTC): interest
-	// runs up to it.
+	// runs up to it. DateGiven says the caller named it (else it is the
+	// day of the request, and a retry on another day is the same receipt).
 	ReceivedOn time.Time `json:"received_on"`
+	DateGiven  bool      `json:"date_given,omitempty"`
 }
 
 func (in RepaymentActionInput) actor() models.Actor { return in.Actor }
@@ -51,6 +54,11 @@ func (a *application) demand(ctx workflow.Context, reason string, principal int6
 	}
 	r := a.s.Rules
 	a.s.Demand = models.NewDemand(reason, principal, a.now(ctx), r.RepaymentDue, r.RepaymentInterestBasisPoints)
+	if !a.interestByDay {
+		// Version 1 counted interest from the due date's time of day: a
+		// day less on the first stretch. Its runs keep their figures.
+		a.s.Demand.InterestFrom = a.s.Demand.DueAt
+	}
 	return a.emit(ctx, "repayment_demanded", "", system, a.s.Demand.String())
 }
 
@@ -66,7 +74,7 @@ func (a *application) validateRepayment(in RepaymentActionInput) error {
 		return conflictf("no repayment demanded")
 	}
 	if p, ok := d.Payment(in.BankReference); ok {
-		if p.AmountCents != in.AmountCents || !p.ReceivedOn.Equal(in.ReceivedOn) {
+		if p.AmountCents != in.AmountCents || (in.DateGiven && !p.ReceivedOn.Equal(in.ReceivedOn)) {
 			return conflictf("bank reference %s is booked already with %s received on %s", in.BankReference,
 				models.FormatEuro(p.AmountCents), p.ReceivedOn.Format(time.DateOnly))
 		}

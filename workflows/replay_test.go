@@ -50,23 +50,25 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	// "organisation-registry", testdata/v5/ before "steady-clock", testdata/v6/
 	// before "written-checks", testdata/v7/ before "notifications",
 	// testdata/v8/ before "state-aid-register", testdata/v9/ before
-	// "repayment-demands", testdata/v10/ before "cost-plan": running
+	// "repayment-demands", testdata/v10/ before "cost-plan", testdata/v11/ before version 2 of
+	// "repayment-demands": running
 	// workflows of every version must replay.
 	durable := append(append([]string{}, everyVersion...), sinceDurable...)
 	registry := append(append([]string{}, durable...), sinceRegistry...)
 	notifications := append(append([]string{}, registry...), sinceNotifications...)
 	stateAid := append(append([]string{}, notifications...), sinceStateAid...)
 	repayment := append(append([]string{}, stateAid...), sinceRepayment...)
+	costPlan := append(append([]string{}, repayment...), sinceCostPlan...)
 	var files []string
 	for _, d := range []struct {
 		dir  string
 		want []string
 	}{
-		{"testdata", append(append([]string{}, repayment...), sinceCostPlan...)},
+		{"testdata", costPlan},
 		{"v0", everyVersion}, {"v1", everyVersion}, {"v2", everyVersion},
 		{"v3", durable}, {"v4", durable},
 		{"v5", registry}, {"v6", registry}, {"v7", registry},
-		{"v8", notifications}, {"v9", stateAid}, {"v10", repayment},
+		{"v8", notifications}, {"v9", stateAid}, {"v10", repayment}, {"v11", costPlan},
 	} {
 		dir, want := d.dir, d.want
 		if dir != "testdata" {

@@ -64,6 +64,11 @@ func (a *application) validateReport(in ReportInput) error {
 	if in.ReportID == "" {
 		errs = append(errs, models.FieldError{Field: "report_id", Message: "is required"})
 	}
+	r := a.s.Rules
+	if a.costPlan && in.Kind == models.ReportFinal && len(in.Costs) == 0 &&
+		(len(a.s.Proposal.CostPlan) > 0 || len(r.CostCategories) > 0 || len(r.CostShareCaps) > 0) {
+		errs = append(errs, models.FieldError{Field: "costs", Message: "are required by category: the programme's cost rules apply to the final report"})
+	}
 	if len(in.Costs) > 0 && models.SumCosts(in.Costs) != in.ActualCostsCents {
 		errs = append(errs, models.FieldError{Field: "costs", Message: "add up to " + models.FormatEuro(models.SumCosts(in.Costs)) +
 			", not the actual costs of " + models.FormatEuro(in.ActualCostsCents)})

@@ -34,6 +34,12 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	ready := false
+	defer func() { // runs last, after every part has stopped
+		if ready {
+			log.Info("stopped")
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("REALLABOR_DATA_DIR %s: %w", cfg.DataDir, err)
 	}
@@ -159,6 +165,7 @@ Reallabor grants is running (ready in %s).
 Ctrl-C stops everything.
 `, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir,
 		mailWhere(cfg), tokens)
+	ready = true
 	log.Info("dev ready", "http", ep.HTTP, "temporal", ep.Temporal, "ui", ep.UI, "startup", time.Since(started).Round(time.Millisecond))
 	if p.onReady != nil {
 		p.onReady(ep)

@@ -74,6 +74,7 @@ func startDev(t *testing.T, dataDir, dbURL string) *devProcess {
 func (d *devProcess) stop(t *testing.T) time.Duration {
 	t.Helper()
 	start := time.Now()
+	before := len(d.out.String())
 	d.cancel()
 	select {
 	case err := <-d.done:
@@ -82,6 +83,12 @@ func (d *devProcess) stop(t *testing.T) time.Duration {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("dev did not stop within 30s")
+	}
+	// Stopping is not news: no warnings or errors while it stops.
+	for _, l := range strings.Split(d.out.String()[before:], "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			t.Errorf("logged while stopping: %s", l)
+		}
 	}
 	return time.Since(start)
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -66,6 +67,10 @@ type Server struct {
 	frontendAddr string
 	uiAddr       string
 	namespace    string
+	// stopping silences the server's warnings and errors once Stop is
+	// called: dropped connections and cancelled pollers are what stopping
+	// is, not news.
+	stopping *atomic.Bool
 }
 
 // FrontendAddress is where SDK clients and the temporal CLI connect.
@@ -166,7 +171,8 @@ func start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slogLogger{log: opts.Logger.With("component", "temporal"), level: opts.LogLevel}
+	s.stopping = &atomic.Bool{}
+	logger := slogLogger{log: opts.Logger.With("component", "temporal"), level: opts.LogLevel, stopping: s.stopping}
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for _, svc := range []primitives.ServiceName{primitives.FrontendService, primitives.MatchingService, primitives.HistoryService, primitives.WorkerService} {
 		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
@@ -223,6 +229,9 @@ func start(opts Options) (*Server, error) {
 
 // Stop shuts the UI and the server down.
 func (s *Server) Stop() {
+	if s.stopping != nil {
+		s.stopping.Store(true)
+	}
 	if s.ui != nil {
 		s.ui.Stop()
 	}
@@ -374,8 +383,9 @@ func freePort(host string) (int, error) {
 
 // slogLogger adapts slog to the server's logger interface.
 type slogLogger struct {
-	log   *slog.Logger
-	level slog.Level
+	log      *slog.Logger
+	level    slog.Level
+	stopping *atomic.Bool
 }
 
 var _ log.Logger = slogLogger{}
@@ -390,6 +400,9 @@ func (s slogLogger) Fatal(msg string, tags ...tag.Tag)  { s.emit(slog.LevelError
 
 func (s slogLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	if level < s.level || !s.log.Enabled(context.Background(), level) {
+		return
+	}
+	if s.stopping != nil && s.stopping.Load() && level <= slog.LevelError {
 		return
 	}
 	attrs := make([]slog.Attr, len(tags))
