@@ -408,6 +408,16 @@ func (s *Server) listApplications(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }
 
+// projectedState is the workflow state the projection row holds (what the
+// workflow last committed).
+func projectedState(rec models.ApplicationRecord) (models.ApplicationState, error) {
+	var st models.ApplicationState
+	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
+		return st, fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	}
+	return st, nil
+}
+
 // visible loads the application row if the user may see it (404 otherwise).
 func (s *Server) visible(c echo.Context) (models.ApplicationRecord, error) {
 	return s.cfg.Store.Application(c.Request().Context(), c.Param("id"), scope(userOf(c)))
@@ -422,9 +432,9 @@ func (s *Server) getApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var st models.ApplicationState
-	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
-		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	st, err := projectedState(rec)
+	if err != nil {
+		return err
 	}
 	resp := toApplicationResponse(workflows.View(st, userOf(c).Actor()))
 	resp.RepaidCents = rec.RepaidCents
@@ -739,9 +749,9 @@ func (s *Server) getReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var st models.ApplicationState
-	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
-		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	st, err := projectedState(rec)
+	if err != nil {
+		return err
 	}
 	for _, r := range st.Reports {
 		if r.ID == c.Param("report_id") {

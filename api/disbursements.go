@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go.temporal.io/sdk/client"
@@ -439,9 +438,9 @@ func (s *Server) recordRepayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var st models.ApplicationState
-	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
-		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	st, err := projectedState(rec)
+	if err != nil {
+		return err
 	}
 	if st.Demand != nil {
 		ref := strings.TrimSpace(req.BankReference)

@@ -3,7 +3,6 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -69,9 +68,9 @@ func (s *Server) uploadDocument(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var st models.ApplicationState
-	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
-		return fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	st, err := projectedState(rec)
+	if err != nil {
+		return err
 	}
 	var fields []models.FieldError
 	kind := c.FormValue("kind")

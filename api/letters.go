@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -79,9 +78,9 @@ func (s *Server) letterSubject(c echo.Context) (letterSubject, error) {
 	if err != nil {
 		return letterSubject{}, err
 	}
-	var st models.ApplicationState
-	if err := json.Unmarshal([]byte(rec.State), &st); err != nil {
-		return letterSubject{}, fmt.Errorf("decode projected state of %s: %w", rec.ID, err)
+	st, err := projectedState(rec)
+	if err != nil {
+		return letterSubject{}, err
 	}
 	prog, err := s.cfg.Store.Programme(c.Request().Context(), rec.ProgrammeID)
 	if err != nil {
