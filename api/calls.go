@@ -64,32 +64,9 @@ func (s *Server) createCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var fields []models.FieldError
-	opens, fe := parseDate("opens_at", req.OpensAt)
-	if fe != nil {
-		fields = append(fields, *fe)
-	}
-	closes, fe2 := parseDate("closes_at", req.ClosesAt)
-	if fe2 != nil {
-		fields = append(fields, *fe2)
-	}
-	if fe == nil && fe2 == nil && !closes.After(opens) {
-		fields = append(fields, models.FieldError{Field: "closes_at", Message: "must be after opens_at"})
-	}
-	if req.BudgetShareCents > p.BudgetCents {
-		fields = append(fields, models.FieldError{Field: "budget_share_cents",
-			Message: fmt.Sprintf("must not exceed the programme's budget of %s", models.FormatEuro(p.BudgetCents))})
-	}
-	progRules, err := programmeRules(p)
+	opens, closes, fields, err := checkCall(p, req)
 	if err != nil {
 		return err
-	}
-	for _, f := range req.Rules.over(progRules, p).Validate() {
-		f.Field = "rules." + f.Field
-		fields = append(fields, f)
-	}
-	if title := strings.TrimSpace(req.Title); title == "" {
-		fields = append(fields, models.FieldError{Field: "title", Message: "must not be blank"})
 	}
 	if len(fields) > 0 {
 		return invalidFields(fields...)
@@ -111,6 +88,108 @@ func (s *Server) createCall(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/programmes/"+p.ID+"/calls/"+call.ID)
 	return c.JSON(http.StatusCreated, resp)
+}
+
+// checkCall checks a call's title, dates, budget share and rules (a new
+// call's, or an edited one's as it would stand).
+func checkCall(p models.Programme, req createCallRequest) (opens, closes time.Time, fields []models.FieldError, err error) {
+	opens, fe := parseDate("opens_at", req.OpensAt)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
+	closes, fe2 := parseDate("closes_at", req.ClosesAt)
+	if fe2 != nil {
+		fields = append(fields, *fe2)
+	}
+	if fe == nil && fe2 == nil && !closes.After(opens) {
+		fields = append(fields, models.FieldError{Field: "closes_at", Message: "must be after opens_at"})
+	}
+	if req.BudgetShareCents > p.BudgetCents {
+		fields = append(fields, models.FieldError{Field: "budget_share_cents",
+			Message: fmt.Sprintf("must not exceed the programme's budget of %s", models.FormatEuro(p.BudgetCents))})
+	}
+	progRules, err := programmeRules(p)
+	if err != nil {
+		return opens, closes, nil, err
+	}
+	for _, f := range req.Rules.over(progRules, p).Validate() {
+		f.Field = "rules." + f.Field
+		fields = append(fields, f)
+	}
+	if title := strings.TrimSpace(req.Title); title == "" {
+		fields = append(fields, models.FieldError{Field: "title", Message: "must not be blank"})
+	}
+	return opens, closes, fields, nil
+}
+
+// editCallRequest changes a call; what it leaves out stays. Rules, if
+// given, replace the call's overrides.
+type editCallRequest struct {
+	Title            *string      `json:"title" validate:"omitempty,max=200"`
+	OpensAt          *string      `json:"opens_at" validate:"omitempty,max=25"`
+	ClosesAt         *string      `json:"closes_at" validate:"omitempty,max=25"`
+	BudgetShareCents *int64       `json:"budget_share_cents" validate:"omitempty,min=0,max=100000000000000"`
+	Rules            *ruleChanges `json:"rules"`
+}
+
+// editCall changes a call that has not ended: applications submitted to it
+// afterwards get its new rules; those submitted before keep theirs.
+func (s *Server) editCall(c echo.Context) error {
+	var req editCallRequest
+	if err := bind(c, &req, true); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.cfg.Store.Programme(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	call, err := s.cfg.Store.Call(ctx, p.ID, c.Param("call_id"))
+	if err != nil {
+		return err
+	}
+	if now := s.cfg.Now(); !now.Before(call.Closes()) {
+		return problem(http.StatusConflict, "the call closed at "+call.Closes().UTC().Format(time.RFC3339)+": it can no longer be changed")
+	}
+	var rules ruleChanges
+	if err := json.Unmarshal([]byte(call.RulesJSON), &rules); err != nil {
+		return fmt.Errorf("call %s rules: %w", call.ID, err)
+	}
+	next := createCallRequest{Title: call.Title, OpensAt: call.OpensAt.UTC().Format(time.RFC3339),
+		ClosesAt: call.ClosesAt.UTC().Format(time.RFC3339), BudgetShareCents: call.BudgetShareCents, Rules: rules}
+	if req.Title != nil {
+		next.Title = *req.Title
+	}
+	if req.OpensAt != nil {
+		next.OpensAt = *req.OpensAt
+	}
+	if req.ClosesAt != nil {
+		next.ClosesAt = *req.ClosesAt
+	}
+	if req.BudgetShareCents != nil {
+		next.BudgetShareCents = *req.BudgetShareCents
+	}
+	if req.Rules != nil {
+		next.Rules = *req.Rules
+	}
+	opens, closes, fields, err := checkCall(p, next)
+	if err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields...)
+	}
+	raw, _ := json.Marshal(next.Rules)
+	call.Title, call.OpensAt, call.ClosesAt = strings.TrimSpace(next.Title), opens, closes
+	call.BudgetShareCents, call.RulesJSON = next.BudgetShareCents, string(raw)
+	if err := s.cfg.Store.SaveCall(ctx, call); err != nil {
+		return err
+	}
+	resp, err := s.callResponse(p, call)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
 }
 
 func (s *Server) listCalls(c echo.Context) error {

@@ -112,3 +112,70 @@ func TestCallsWithinAProgramme(t *testing.T) {
 		t.Errorf("%d calls after bad input, want the 2 made", len(list.Items))
 	}
 }
+
+// TestEditCall: an admin changes a running call; what is submitted
+// afterwards gets its new rules, what was submitted keeps its own; an ended
+// call cannot be changed.
+func TestEditCall(t *testing.T) {
+	app := apptest.Start(t)
+	prog := app.CreateProgramme(t, 100_000_000, nil)
+	anna := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	now := time.Now().UTC()
+	day := 24 * time.Hour
+	calls := "/api/v1/programmes/" + prog + "/calls"
+	var c struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+		Rules struct {
+			MaxGrantCents int64 `json:"max_grant_cents"`
+		} `json:"rules"`
+	}
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "Frühjahr",
+		"opens_at": now.Add(-day).Format(time.RFC3339), "closes_at": now.Add(30 * day).Format(time.RFC3339)}).JSON(t, &c)
+	submit := func() (st struct {
+		ID, Status string
+		Rules      struct {
+			MaxGrantCents int64 `json:"max_grant_cents"`
+		} `json:"rules"`
+	}) {
+		b := apptest.Proposal(prog, "Cafe Mitte", 1_000_000)
+		b["call_id"] = c.ID
+		app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", anna, b).JSON(t, &st)
+		return st
+	}
+	first := submit()
+	edit := calls + "/" + c.ID
+	app.Must(t, http.StatusForbidden, "PATCH", edit, anna, map[string]any{"title": "x"})
+	for _, body := range []map[string]any{
+		{"closes_at": now.Add(-2 * day).Format(time.RFC3339)}, // before it opens
+		{"title": "  "},
+		{"rules": map[string]any{"funding_rate_percent": 0, "max_grant_cents": -1}},
+		{"budget_share_cents": 200_000_000},
+		{"title": "a\x00b"},
+	} {
+		if r := app.Do(t, "PATCH", edit, app.Admin, body); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("edit %v = %d, want 422: %s", body, r.Status, r.Body)
+		}
+	}
+	app.Must(t, 200, "PATCH", edit, app.Admin, map[string]any{"title": "Frühjahr (verlängert)",
+		"closes_at": now.Add(60 * day).Format(time.RFC3339), "rules": map[string]any{"max_grant_cents": 500_000}}).JSON(t, &c)
+	if c.Title != "Frühjahr (verlängert)" || c.Rules.MaxGrantCents != 500_000 {
+		t.Fatalf("call after the edit = %+v", c)
+	}
+	if second := submit(); second.Status != "ineligible" || second.Rules.MaxGrantCents != 500_000 {
+		t.Fatalf("submitted after the edit: %s with max grant %d, want ineligible under 500000", second.Status, second.Rules.MaxGrantCents)
+	}
+	var st struct {
+		Status string
+		Rules  struct {
+			MaxGrantCents int64 `json:"max_grant_cents"`
+		} `json:"rules"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+first.ID, anna, nil).JSON(t, &st)
+	if st.Status != "in_review" || st.Rules.MaxGrantCents == 500_000 {
+		t.Fatalf("submitted before the edit: %+v, want its own rules", st)
+	}
+	app.Must(t, 200, "POST", edit+"/closure", app.Admin, map[string]any{})
+	app.Must(t, http.StatusConflict, "PATCH", edit, app.Admin, map[string]any{"title": "later"})
+	app.Must(t, http.StatusNotFound, "PATCH", calls+"/no-such-call", app.Admin, map[string]any{"title": "x"})
+}

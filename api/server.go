@@ -198,6 +198,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/programmes/:id/audit", s.auditExport, role(RoleAdmin, RoleFinance))
 	v1.POST("/programmes/:id/calls", s.createCall, role(RoleAdmin))
 	v1.GET("/programmes/:id/calls", s.listCalls)
+	v1.PATCH("/programmes/:id/calls/:call_id", s.editCall, role(RoleAdmin))
 	v1.POST("/programmes/:id/calls/:call_id/closure", s.closeCall, role(RoleAdmin))
 
 	v1.POST("/applications", s.createApplication, role(RoleApplicant))

@@ -49,6 +49,17 @@ func (s *Store) CreateCall(ctx context.Context, c *Call) error {
 	return nil
 }
 
+// SaveCall stores a call's changed title, dates, budget share and rules.
+func (s *Store) SaveCall(ctx context.Context, c Call) error {
+	res := s.DB.WithContext(ctx).Model(&Call{}).Where("programme_id = ? AND id = ?", c.ProgrammeID, c.ID).
+		Updates(map[string]any{"title": c.Title, "opens_at": c.OpensAt.UTC(), "closes_at": c.ClosesAt.UTC(),
+			"budget_share_cents": c.BudgetShareCents, "rules": c.RulesJSON})
+	if res.Error != nil {
+		return fmt.Errorf("save call %s: %w", c.ID, classifyDB(res.Error))
+	}
+	return nil
+}
+
 // Call is one call of a programme.
 func (s *Store) Call(ctx context.Context, programmeID, id string) (Call, error) {
 	var c Call
