@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -68,10 +66,7 @@ func (s *Server) requestAmendment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The amendment id follows from the update id: a retried request names
-	// the same amendment and the workflow answers it once.
-	sum := sha256.Sum256([]byte(updateID(c, workflows.UpdateRequestAmendment, rec.Seq, req)))
-	in.AmendmentID = "amd-" + hex.EncodeToString(sum[:10])
+	in.AmendmentID = derivedID("amd-", c, workflows.UpdateRequestAmendment, rec.Seq, req)
 	st, err := s.act(c, rec, workflows.UpdateRequestAmendment, req, in)
 	if err != nil {
 		return respond(c, http.StatusCreated, st, err)

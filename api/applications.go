@@ -408,6 +408,14 @@ func (s *Server) listApplications(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }
 
+// derivedID names what an update creates (a report, an amendment) from the
+// update's id, so a retried request names the same thing and the workflow
+// answers it once.
+func derivedID(prefix string, c echo.Context, update string, seq int64, req any) string {
+	sum := sha256.Sum256([]byte(updateID(c, update, seq, req)))
+	return prefix + hex.EncodeToString(sum[:10])
+}
+
 // projectedState is the workflow state the projection row holds (what the
 // workflow last committed).
 func projectedState(rec models.ApplicationRecord) (models.ApplicationState, error) {
@@ -691,9 +699,7 @@ func (s *Server) submitReport(c echo.Context) error {
 	}
 	// The report id follows from the update id: a retried request names the
 	// same report and the workflow answers it once.
-	uid := updateID(c, workflows.UpdateSubmitReport, rec.Seq, req)
-	sum := sha256.Sum256([]byte(uid))
-	reportID := "rep-" + hex.EncodeToString(sum[:10])
+	reportID := derivedID("rep-", c, workflows.UpdateSubmitReport, rec.Seq, req)
 	var costs []models.CostLine
 	for _, l := range req.Costs {
 		costs = append(costs, models.CostLine{Category: l.Category, AmountCents: l.AmountCents})

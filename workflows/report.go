@@ -169,7 +169,7 @@ func recognitionErrors(r *models.Report, in AssessInput) []models.FieldError {
 	var errs []models.FieldError
 	seen := map[string]bool{}
 	for i, rc := range in.Recognised {
-		f := func(sub string) string { return "recognised[" + itoa(i) + "]" + sub }
+		f := func(sub string) string { return "recognised[" + strconv.Itoa(i) + "]" + sub }
 		var c *models.CostLine
 		for j := range claimed {
 			if claimed[j].Category == rc.Category {
@@ -194,8 +194,6 @@ func recognitionErrors(r *models.Report, in AssessInput) []models.FieldError {
 	}
 	return errs
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // settle recomputes the grant from the accepted actual costs: the retained
 // final tranche is reduced (or a repayment demanded) and the part of the
