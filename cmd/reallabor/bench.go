@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,6 +149,7 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	product := fs.Bool("product", true, "measure the product (false: only the ceiling)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the product runs here")
 	blockProfile := fs.String("blockprofile", "", "write a block profile of the product runs here")
+	shapes := fs.Bool("sql", false, "also print the product's SQL statements per lifecycle by verb and table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,6 +177,9 @@ func (p *program) bench(ctx context.Context, args []string) error {
 			return fmt.Errorf("bare temporal: %w", err)
 		}
 		results = append(results, r)
+	}
+	if *shapes {
+		telemetry.Breakdown()
 	}
 	if *blockProfile != "" {
 		runtime.SetBlockProfileRate(int(time.Millisecond / 10))
@@ -260,22 +265,8 @@ func report(w io.Writer, results []result) {
 		for _, k := range names {
 			fmt.Fprintf(w, "  %-48s %8s / %8s  %5d\n", k, ms(percentile(r.lat.by[k], 0.5)), ms(percentile(r.lat.by[k], 0.99)), len(r.lat.by[k]))
 		}
-		if len(r.counts.Calls) > 0 {
-			fmt.Fprintf(w, "  Temporal calls per lifecycle:")
-			type kv struct {
-				k string
-				v int64
-			}
-			var kvs []kv
-			for k, v := range r.counts.Calls {
-				kvs = append(kvs, kv{k, v})
-			}
-			sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
-			for _, e := range kvs {
-				fmt.Fprintf(w, " %s %.1f", e.k, float64(e.v)/float64(r.lifecycles))
-			}
-			fmt.Fprintln(w)
-		}
+		perLifecycle(w, "Temporal calls per lifecycle:", r.counts.Calls, r.lifecycles)
+		perLifecycle(w, "SQL statements per lifecycle:", r.counts.Shapes, r.lifecycles)
 		if len(r.actions) > 0 {
 			fmt.Fprintf(w, "  billable actions of one lifecycle:")
 			keys := make([]string, 0, len(r.actions))
@@ -289,6 +280,25 @@ func report(w io.Writer, results []result) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// perLifecycle prints counts per lifecycle, the most frequent first.
+func perLifecycle(w io.Writer, title string, counts map[string]int64, lifecycles int) {
+	if len(counts) == 0 {
+		return
+	}
+	keys := slices.Collect(maps.Keys(counts))
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	fmt.Fprintf(w, "  %s", title)
+	for _, k := range keys {
+		fmt.Fprintf(w, " %s %.1f", k, float64(counts[k])/float64(lifecycles))
+	}
+	fmt.Fprintln(w)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -115,18 +115,31 @@ func dialTemporal(ctx context.Context, cfg config, log *slog.Logger) (client.Cli
 	return c, nil
 }
 
+// workerStopTimeout bounds how long a stopping worker lets its activities
+// finish: an Apply or a delivery takes milliseconds; a mail server that
+// does not answer is cut off (and the delivery retried after the restart).
+const workerStopTimeout = 5 * time.Second
+
 // newWorker registers the application workflow and its activities.
 // A fatal worker error (the namespace is gone, say) is sent on fatal, so the
 // process ends instead of running on without polling.
 //
 // reg, if set, receives reallabor_notifications_total{kind,channel,result}.
+//
+// Stop waits up to workerStopTimeout for the activities in flight: without
+// it Stop returns at once, the caller closes the database, and an activity
+// still running fails on the closed pool (to be retried by the next worker,
+// but logged as an error while stopping).
 func newWorker(cfg config, c client.Client, st *store.Store, keys *authz.Keys, fatal chan<- error, reg prometheus.Registerer) (worker.Worker, error) {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{OnFatalError: func(err error) {
-		select {
-		case fatal <- fmt.Errorf("worker stopped: %w", err):
-		default:
-		}
-	}})
+	w := worker.New(c, workflows.TaskQueue, worker.Options{
+		WorkerStopTimeout: workerStopTimeout,
+		OnFatalError: func(err error) {
+			select {
+			case fatal <- fmt.Errorf("worker stopped: %w", err):
+			default:
+			}
+		},
+	})
 	if err := workflows.Register(w, keys); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -53,5 +54,53 @@ func TestApplyIsAllOrNothing(t *testing.T) {
 	l, _ = st.Ledger(ctx, p.ID)
 	if l.ReservedCents != 0 || l.ReleasedCents != 1_000 {
 		t.Errorf("ledger after the write applied twice = reserved %d released %d, want 0 and 1000 (released once)", l.ReservedCents, l.ReleasedCents)
+	}
+}
+
+// TestApplyKeepsTheGroupInStep: the organisations that see an application
+// follow its group from write to write, also now that a write whose group
+// is unchanged skips them: a confirmation counts, a company dropped by a
+// revision loses access, an earlier state written late changes nothing.
+func TestApplyKeepsTheGroupInStep(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p := seedProgramme(t, st, 10_000)
+	id := p.ID + "-g"
+	now := time.Now().UTC()
+	state := func(seq int64, members ...models.Member) models.ApplyInput {
+		return models.ApplyInput{State: models.ApplicationState{ID: id, ProgrammeID: p.ID, Status: models.StatusInReview, Seq: seq,
+			SubmittedAt: now, UpdatedAt: now, Proposal: models.Proposal{Title: "t", Group: models.Group{Name: "g", Members: members}}},
+			Events: []models.Event{{Seq: seq, Kind: "note", At: now}}}
+	}
+	seen := func() map[string]string {
+		var rows []struct{ Organisation, Confirmation string }
+		storetest.Must(t, st.DB.Raw("SELECT organisation, confirmation FROM application_organisations WHERE application_id = ?", id).Scan(&rows).Error)
+		out := map[string]string{}
+		for _, r := range rows {
+			out[r.Organisation] = r.Confirmation
+		}
+		return out
+	}
+	a := models.Member{Name: "Cafe Mitte", OrganisationID: "org-a", Confirmation: models.ConfirmationSubmitter}
+	b := models.Member{Name: "Buchladen", OrganisationID: "org-b", Confirmation: models.ConfirmationInvited}
+	steps := []struct {
+		in   models.ApplyInput
+		want map[string]string
+	}{
+		{state(1, a, b), map[string]string{"org-a": "submitter", "org-b": "invited"}},
+		{state(2, a, b), map[string]string{"org-a": "submitter", "org-b": "invited"}},
+		{state(3, a, models.Member{Name: b.Name, OrganisationID: b.OrganisationID, Confirmation: models.ConfirmationConfirmed}),
+			map[string]string{"org-a": "submitter", "org-b": "confirmed"}},
+		{state(4, a), map[string]string{"org-a": "submitter"}},
+		{state(2, a, b), map[string]string{"org-a": "submitter"}}, // late: seq 4 is written
+		{state(5, a, b), map[string]string{"org-a": "submitter", "org-b": "invited"}},
+	}
+	for i, s := range steps {
+		if _, err := st.Apply(ctx, s.in); err != nil {
+			t.Fatalf("step %d: Apply: %v", i, err)
+		}
+		if got := seen(); !maps.Equal(got, s.want) {
+			t.Errorf("step %d (seq %d): organisations = %v, want %v", i, s.in.State.Seq, got, s.want)
+		}
 	}
 }

@@ -128,17 +128,22 @@ type Notification struct {
 }
 
 // notify files the notifications of events: one per recipient, keyed by
-// application, event and user (a repeated write files none twice). It
-// returns the ids still to be e-mailed for these events (also after a
-// retried write).
+// application, event and user (a repeated write files none twice), in one
+// statement. It returns the ids to be e-mailed for these events: those of
+// recipients with an address who want the mail (after a retried write too;
+// the mailer skips any already sent).
 func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]string, error) {
-	var seqs []int64
+	var (
+		rows []Notification
+		ids  []string
+	)
+	byRole := map[models.Role][]models.User{} // the recipients looked up once per write
 	for _, e := range events {
 		h, ok := handOffs[e.Kind]
 		if !ok {
 			continue
 		}
-		users, err := audienceOf(tx, st, e, h.to)
+		users, err := audienceOf(tx, st, e, h.to, byRole)
 		if err != nil {
 			return nil, err
 		}
@@ -156,20 +161,19 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 			n := Notification{ID: "ntf-" + eventKey(st.ID, e.Seq, u.ID), UserID: u.ID, ApplicationID: st.ID, EventSeq: e.Seq,
 				Kind: e.Kind, Title: st.Proposal.Title, Detail: detailFor(st, e), Expected: h.expected, DueAt: due,
 				CreatedAt: e.At, EmailStatus: status}
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error; err != nil {
-				return nil, fmt.Errorf("notification: %w", err)
+			rows = append(rows, n)
+			if status == "" {
+				ids = append(ids, n.ID)
 			}
 		}
-		seqs = append(seqs, e.Seq)
 	}
-	if len(seqs) == 0 {
+	if len(rows) == 0 {
 		return nil, nil
 	}
-	var ids []string
-	if err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", st.ID, seqs).
-		Order("id").Pluck("id", &ids).Error; err != nil {
-		return nil, err
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500).Error; err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
 	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
@@ -200,7 +204,9 @@ func detailFor(st models.ApplicationState, e models.Event) string {
 }
 
 // audienceOf resolves the recipients of an event: active users only.
-func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []audience) ([]models.User, error) {
+// byRole holds the active users of a role once looked up (the group's are
+// looked up each time: they depend on the application).
+func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []audience, byRole map[models.Role][]models.User) ([]models.User, error) {
 	seen := map[string]bool{}
 	var out []models.User
 	add := func(us []models.User) {
@@ -212,6 +218,17 @@ func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []au
 		}
 	}
 	active := func() *gorm.DB { return tx.Model(&models.User{}).Where("deactivated_at IS NULL").Order("id") }
+	ofRole := func(r models.Role) ([]models.User, error) {
+		if us, ok := byRole[r]; ok {
+			return us, nil
+		}
+		var us []models.User
+		if err := active().Where("role = ?", r).Find(&us).Error; err != nil {
+			return nil, err
+		}
+		byRole[r] = us
+		return us, nil
+	}
 	for _, a := range to {
 		var us []models.User
 		var err error
@@ -221,16 +238,15 @@ func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []au
 				tx.Table("application_organisations").Select("organisation").
 					Where("application_id = ? AND confirmation IN ('', 'submitter', 'confirmed')", st.ID)).Find(&us).Error
 		case toReviewers, toPending:
-			err = active().Where("role = ?", models.RoleReviewer).Find(&us).Error
+			us, err = ofRole(models.RoleReviewer)
 			us = impartial(st, us, a == toPending)
 		case toAdmins:
-			err = active().Where("role = ?", models.RoleAdmin).Find(&us).Error
+			us, err = ofRole(models.RoleAdmin)
 		case toFinance, toFinanceButActor:
-			q := active().Where("role = ?", models.RoleFinance)
+			us, err = ofRole(models.RoleFinance)
 			if a == toFinanceButActor {
-				q = q.Where("id <> ?", e.Actor.UserID)
+				us = slices.DeleteFunc(slices.Clone(us), func(u models.User) bool { return u.ID == e.Actor.UserID })
 			}
-			err = q.Find(&us).Error
 		}
 		if err != nil {
 			return nil, fmt.Errorf("recipients of %s: %w", e.Kind, err)
@@ -310,15 +326,24 @@ func (s *Store) ToEmail(ctx context.Context, ids []string) ([]Notification, map[
 		return nil, nil, err
 	}
 	users := map[string]models.User{}
+	if len(ns) == 0 {
+		return ns, users, nil
+	}
+	var uids []string
 	for _, n := range ns {
-		if _, ok := users[n.UserID]; ok {
-			continue
+		uids = append(uids, n.UserID)
+	}
+	var us []models.User
+	if err := s.DB.WithContext(ctx).Where("id IN ?", uids).Find(&us).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, u := range us {
+		users[u.ID] = u
+	}
+	for _, n := range ns {
+		if _, ok := users[n.UserID]; !ok {
+			return nil, nil, fmt.Errorf("user %s of notification %s: %w", n.UserID, n.ID, models.ErrNotFound)
 		}
-		u, err := s.User(ctx, n.UserID)
-		if err != nil {
-			return nil, nil, err
-		}
-		users[n.UserID] = u
 	}
 	return ns, users, nil
 }

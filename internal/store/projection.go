@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -109,33 +111,40 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 			return nil, fmt.Errorf("state aid: %w", err)
 		}
 	}
-	for _, t := range st.Tranches {
-		row := models.TrancheRecord{
-			ID: t.ID, ApplicationID: st.ID, ProgrammeID: st.ProgrammeID, Number: t.Number, TriggerKind: t.Trigger,
-			AmountCents: t.AmountCents, Currency: t.Currency, Status: t.Status, DueAt: t.DueAt,
-			ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, PaidBy: t.PaidBy, PaidAt: t.PaidAt,
-			BankReference: t.BankReference, ExportBatch: t.ExportBatch, Seq: st.Seq, UpdatedAt: st.UpdatedAt,
+	if len(st.Tranches) > 0 {
+		rows := make([]models.TrancheRecord, len(st.Tranches))
+		for i, t := range st.Tranches {
+			rows[i] = models.TrancheRecord{
+				ID: t.ID, ApplicationID: st.ID, ProgrammeID: st.ProgrammeID, Number: t.Number, TriggerKind: t.Trigger,
+				AmountCents: t.AmountCents, Currency: t.Currency, Status: t.Status, DueAt: t.DueAt,
+				ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, PaidBy: t.PaidBy, PaidAt: t.PaidAt,
+				BankReference: t.BankReference, ExportBatch: t.ExportBatch, Seq: st.Seq, UpdatedAt: st.UpdatedAt,
+			}
 		}
+		// All of them in one statement.
 		if err := tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"amount_cents", "status", "due_at", "approved_by", "approved_at",
 				"paid_by", "paid_at", "bank_reference", "export_batch", "seq", "updated_at"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tranches.seq <= excluded.seq"}}},
-		}).Create(&row).Error; err != nil {
-			return nil, fmt.Errorf("upsert tranche %s: %w", t.ID, err)
+		}).Create(&rows).Error; err != nil {
+			return nil, fmt.Errorf("upsert tranches: %w", err)
 		}
 	}
-	for _, e := range events {
-		ev := models.EventRecord{
-			ApplicationID: st.ID, Seq: e.Seq, Kind: e.Kind, FromStatus: string(e.From),
-			ToStatus: string(e.To), ActorID: e.Actor.UserID, ActorName: e.Actor.Name,
-			ActorRole: string(e.Actor.Role), Detail: e.Detail, At: e.At,
+	if len(events) > 0 {
+		rows := make([]models.EventRecord, len(events))
+		for i, e := range events {
+			rows[i] = models.EventRecord{
+				ApplicationID: st.ID, Seq: e.Seq, Kind: e.Kind, FromStatus: string(e.From),
+				ToStatus: string(e.To), ActorID: e.Actor.UserID, ActorName: e.Actor.Name,
+				ActorRole: string(e.Actor.Role), Detail: e.Detail, At: e.At,
+			}
 		}
 		if err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "application_id"}, {Name: "seq"}},
 			DoUpdates: clause.AssignmentColumns([]string{"kind", "from_status", "to_status", "actor_id", "actor_name", "actor_role", "detail", "at"}),
-		}).Create(&ev).Error; err != nil {
-			return nil, fmt.Errorf("audit event: %w", err)
+		}).Create(&rows).Error; err != nil {
+			return nil, fmt.Errorf("audit events: %w", err)
 		}
 	}
 	// The hand-offs of these events, to the people they are for.
@@ -178,21 +187,39 @@ func projectGroup(tx *gorm.DB, st models.ApplicationState) error {
 		add(id, "")
 	}
 	ids := []string{""}
+	h := sha256.New()
 	for _, e := range entries {
 		ids = append(ids, e.id)
+		fmt.Fprintf(h, "%s\x00%s\x00", e.id, e.conf)
+	}
+	// Unchanged since the last write: nothing to do (most actions do not
+	// touch the group).
+	sum := hex.EncodeToString(h.Sum(nil))
+	changed := tx.Exec("UPDATE applications SET group_hash = ? WHERE id = ? AND group_hash <> ?", sum, st.ID, sum)
+	if changed.Error != nil {
+		return changed.Error
+	}
+	if changed.RowsAffected == 0 {
+		return nil
 	}
 	if err := tx.Exec("DELETE FROM application_organisations WHERE application_id = ? AND organisation NOT IN ?",
 		st.ID, ids).Error; err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if err := tx.Exec(`INSERT INTO application_organisations (application_id, organisation, confirmation) VALUES (?, ?, ?)
-			ON CONFLICT (application_id, organisation) DO UPDATE SET confirmation = excluded.confirmation`,
-			st.ID, e.id, string(e.conf)).Error; err != nil {
-			return err
-		}
+	if len(entries) == 0 {
+		return nil
 	}
-	return nil
+	var (
+		values []string
+		args   []any
+	)
+	for _, e := range entries {
+		values = append(values, "(?, ?, ?)")
+		args = append(args, st.ID, e.id, string(e.conf))
+	}
+	return tx.Exec(`INSERT INTO application_organisations (application_id, organisation, confirmation) VALUES `+
+		strings.Join(values, ", ")+` ON CONFLICT (application_id, organisation) DO UPDATE SET confirmation = excluded.confirmation`,
+		args...).Error
 }
 
 func leadOf(g models.Group) string {

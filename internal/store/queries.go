@@ -57,17 +57,28 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
 // UserByTokenHash finds the user a token belongs to and the token; a
 // revoked token is not found, an expired one is (the caller says so).
 func (s *Store) UserByTokenHash(ctx context.Context, hash string) (models.User, models.Token, error) {
-	var (
-		u   models.User
-		tok models.Token
-	)
-	if err := s.DB.WithContext(ctx).First(&tok, "hash = ? AND revoked_at IS NULL", hash).Error; err != nil {
-		return u, tok, fmt.Errorf("token: %w", translate(err))
+	// One round trip: the token and its user together.
+	var r struct {
+		models.User
+		TokenID         string
+		TokenName       string
+		TokenCreatedAt  time.Time
+		TokenExpiresAt  *time.Time
+		TokenLastUsedAt *time.Time
 	}
-	if err := s.DB.WithContext(ctx).First(&u, "id = ?", tok.UserID).Error; err != nil {
-		return u, tok, fmt.Errorf("user of token: %w", translate(err))
+	res := s.DB.WithContext(ctx).Raw(`SELECT users.*, tokens.id AS token_id, tokens.name AS token_name,
+		tokens.created_at AS token_created_at, tokens.expires_at AS token_expires_at, tokens.last_used_at AS token_last_used_at
+		FROM tokens JOIN users ON users.id = tokens.user_id
+		WHERE tokens.hash = ? AND tokens.revoked_at IS NULL`, hash).Scan(&r)
+	if res.Error != nil {
+		return models.User{}, models.Token{}, fmt.Errorf("token: %w", res.Error)
 	}
-	return u, tok, nil
+	if res.RowsAffected == 0 {
+		return models.User{}, models.Token{}, fmt.Errorf("token: %w", models.ErrNotFound)
+	}
+	tok := models.Token{ID: r.TokenID, UserID: r.User.ID, Name: r.TokenName, Hash: hash, CreatedAt: r.TokenCreatedAt,
+		ExpiresAt: r.TokenExpiresAt, LastUsedAt: r.TokenLastUsedAt}
+	return r.User, tok, nil
 }
 
 // Tokens lists a user's tokens, revoked ones too, oldest first.

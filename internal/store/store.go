@@ -255,7 +255,7 @@ func (s *Store) Serialise(ctx context.Context, key string, fn func() error) erro
 // countStatements counts every statement GORM sends (telemetry), not the
 // BEGIN and COMMIT around transactions.
 func countStatements(db *gorm.DB) {
-	count := func(*gorm.DB) { telemetry.Statement() }
+	count := func(db *gorm.DB) { telemetry.StatementSQL(db.Statement.SQL.String()) }
 	cb := db.Callback()
 	_ = cb.Create().After("gorm:create").Register("telemetry:create", count)
 	_ = cb.Query().After("gorm:query").Register("telemetry:query", count)
