@@ -3,6 +3,7 @@
 # neither PostgreSQL nor a Temporal server.
 GO ?= go
 WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns
 
 .PHONY: test test-unit race lint workflowcheck record-histories bench run
@@ -19,9 +20,13 @@ test-unit:
 race:
 	$(GO) test -race -count=1 ./models/ ./workflows/
 
-lint: workflowcheck
+lint: workflowcheck $(GOLANGCI_LINT)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 $(WORKFLOWCHECK):
 	$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0

@@ -20,7 +20,7 @@ import (
 	"reallabor/internal/store"
 )
 
-// ErrPrivateAddress: a webhook may not reach this host, its network or
+// ErrPrivateAddress is the refusal of a webhook address: it may not reach this host, its network or
 // link-local addresses (SSRF) unless WEBHOOK_ALLOW_PRIVATE allows it.
 var ErrPrivateAddress = errors.New("webhook address is loopback, private or link-local")
 

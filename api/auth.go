@@ -15,9 +15,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"reallabor/internal/store"
 	"strconv"
 	"strings"
+
+	"reallabor/internal/store"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"

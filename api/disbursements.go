@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go.temporal.io/sdk/client"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"

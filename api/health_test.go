@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go.temporal.io/api/workflowservice/v1"
 	"net/http"
 	"net/http/httptest"
-	"reallabor/internal/authz"
 	"strings"
 	"testing"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"reallabor/internal/authz"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"

@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reallabor/internal/store"
 	"strings"
 	"time"
+
+	"reallabor/internal/store"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"

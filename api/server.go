@@ -6,20 +6,23 @@ package api
 import (
 	"context"
 	"crypto/subtle"
-	"go.temporal.io/api/workflowservice/v1"
 	"log/slog"
 	"net"
 	"net/http"
-	"reallabor/internal/authz"
-	"reallabor/internal/documents"
 	"reflect"
 	"strings"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"reallabor/internal/authz"
+	"reallabor/internal/documents"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -109,7 +112,7 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api")}
 	if cfg.Store != nil {

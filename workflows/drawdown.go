@@ -17,6 +17,8 @@ import (
 // incurred and below the grant less the retained share, which waits for the
 // settlement. The handlers run only on the new update, so runs of tranche
 // programmes replay as before.
+
+// UpdateRequestDrawdown is the group's request for money.
 const UpdateRequestDrawdown = "request-drawdown"
 
 // DrawdownInput is the group's request for money.

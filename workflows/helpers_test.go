@@ -1,9 +1,10 @@
 package workflows_test
 
 import (
-	"go.temporal.io/sdk/activity"
 	"os"
 	"testing"
+
+	"go.temporal.io/sdk/activity"
 )
 
 func mustOpen(t *testing.T, path string) *os.File {

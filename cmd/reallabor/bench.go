@@ -540,7 +540,9 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 		}
 	}
 	cancel()
-	<-ended
+	if err := <-ended; err != nil && !errors.Is(err, context.Canceled) {
+		return r, fmt.Errorf("dev, stopping after the run: %w", err)
+	}
 	return r, nil
 }
 

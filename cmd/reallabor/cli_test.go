@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +31,33 @@ func TestVersionAndHelp(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), tt.out) {
 			t.Errorf("%v printed %q, want %q in it", tt.args, out.String(), tt.out)
+		}
+	}
+	// Each command's help lists its own flags, not the others'.
+	for _, tt := range []struct {
+		cmd       string
+		has, hasn []string
+	}{
+		{"dev", []string{"-data-dir", "-ui-address", "-seed", "-http"}, []string{"-health-address", "-codec-address", "-startup-timeout"}},
+		{"serve", []string{"-http", "-codec-address", "-startup-timeout", "-rate-limit"}, []string{"-data-dir", "-seed", "-health-address", "-ui-address"}},
+		{"worker", []string{"-health-address", "-database-url", "-temporal-address"}, []string{"-http", "-rate-limit", "-data-dir", "-codec-address"}},
+		{"migrate", []string{"-database-url", "-log-level"}, []string{"-http", "-temporal-address", "-health-address", "-seed"}},
+	} {
+		var out bytes.Buffer
+		p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+		if err := p.run(context.Background(), []string{tt.cmd, "-h"}); err != nil {
+			t.Errorf("%s -h: %v, want success", tt.cmd, err)
+		}
+		lists := func(f string) bool { return regexp.MustCompile(`(?m)^\s+` + f + `(\s|$)`).MatchString(out.String()) }
+		for _, f := range tt.has {
+			if !lists(f) {
+				t.Errorf("%s -h does not list %s:\n%s", tt.cmd, f, out.String())
+			}
+		}
+		for _, f := range tt.hasn {
+			if lists(f) {
+				t.Errorf("%s -h lists %s, a flag it does not take", tt.cmd, f)
+			}
 		}
 	}
 	var out bytes.Buffer

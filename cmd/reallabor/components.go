@@ -13,10 +13,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reallabor/internal/authz"
-	"reallabor/internal/encryption"
 	"strings"
 	"time"
+
+	"reallabor/internal/authz"
+	"reallabor/internal/encryption"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -188,7 +189,7 @@ func keySetting(cfg config, setting, value, file string, generate func() string)
 	if value != "" {
 		return value, nil
 	}
-	if cfg.Command != "dev" && !(cfg.Command == "check" && strings.HasPrefix(cfg.DatabaseURL, "sqlite:")) {
+	if cfg.Command != "dev" && (cfg.Command != "check" || !strings.HasPrefix(cfg.DatabaseURL, "sqlite:")) {
 		return "", fmt.Errorf("%s is required for %s: the same list for API and workers (make one with: reallabor keys generate)", setting, cfg.Command)
 	}
 	path := filepath.Join(cfg.DataDir, file)

@@ -3,15 +3,18 @@ package main
 import (
 	"flag"
 	"fmt"
-	"go.temporal.io/sdk/client"
 	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
-	"reallabor/api"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"reallabor/api"
 )
 
 // config is every setting, parsed once from flags with environment fallbacks.
@@ -69,25 +72,35 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	var c config
 	fs := flag.NewFlagSet("reallabor "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.HTTPAddr, "http", envOr(getenv, "HTTP_ADDR", ":8080"), "HTTP API listen address (HTTP_ADDR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL; in dev, empty means an embedded SQLite file (DATABASE_URL)")
-	fs.StringVar(&c.TemporalAddress, "temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port; in dev, where the embedded server listens (TEMPORAL_ADDRESS)")
-	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
-	fs.StringVar(&c.UIAddress, "ui-address", envOr(getenv, "TEMPORAL_UI_ADDRESS", "127.0.0.1:8233"), "dev only: Temporal Web UI address, empty to disable (TEMPORAL_UI_ADDRESS)")
-	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "REALLABOR_DATA_DIR", ".reallabor"), "dev only: directory for the SQLite files (REALLABOR_DATA_DIR)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "text or json (LOG_FORMAT)")
-	startup := envOr(getenv, "STARTUP_TIMEOUT", "60s")
-	fs.Func("startup-timeout", "how long serve/worker retry an unreachable database or Temporal (STARTUP_TIMEOUT, default 60s)", func(s string) error {
-		startup = s
-		return nil
-	})
-	rateLimit := envOr(getenv, "RATE_LIMIT", "20")
-	fs.StringVar(&rateLimit, "rate-limit", rateLimit, "API requests per second per user (bursts of twice that; per client IP five times that); 0 disables (RATE_LIMIT)")
-	proxies := envOr(getenv, "TRUSTED_PROXIES", "")
-	fs.StringVar(&proxies, "trusted-proxies", proxies, "proxies (CIDRs) whose X-Forwarded-For names the client; empty: none (TRUSTED_PROXIES)")
-	seed := cmd == "dev"
-	fs.BoolVar(&c.Seed, "seed", seed, "dev only: seed a demo programme and users on first start")
+	// Each command takes only the flags that mean something to it (its -h
+	// lists those); a flag it does not take keeps its setting's value.
+	takes := func(cmds ...string) bool { return slices.Contains(cmds, cmd) }
+	str := func(p *string, name, value, usage string, cmds ...string) {
+		*p = value
+		if takes(cmds...) {
+			fs.StringVar(p, name, value, usage)
+		}
+	}
+	const (
+		dev, serve, worker, migrate, check = "dev", "serve", "worker", "migrate", "check"
+	)
+	str(&c.HTTPAddr, "http", envOr(getenv, "HTTP_ADDR", ":8080"), "HTTP API listen address (HTTP_ADDR)", dev, serve)
+	str(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL; in dev, empty means an embedded SQLite file (DATABASE_URL)", dev, serve, worker, migrate, check)
+	str(&c.TemporalAddress, "temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port; in dev, where the embedded server listens (TEMPORAL_ADDRESS)", dev, serve, worker, check)
+	str(&c.TemporalNamespace, "temporal-namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)", dev, serve, worker, check)
+	str(&c.UIAddress, "ui-address", envOr(getenv, "TEMPORAL_UI_ADDRESS", "127.0.0.1:8233"), "Temporal Web UI address, empty to disable (TEMPORAL_UI_ADDRESS)", dev)
+	str(&c.DataDir, "data-dir", envOr(getenv, "REALLABOR_DATA_DIR", ".reallabor"), "directory for the SQLite files, the documents and the demo tokens (REALLABOR_DATA_DIR)", dev)
+	str(&c.LogLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)", dev, serve, worker, migrate, check)
+	str(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "text or json (LOG_FORMAT)", dev, serve, worker, migrate, check)
+	var startup, rateLimit, proxies string
+	str(&startup, "startup-timeout", envOr(getenv, "STARTUP_TIMEOUT", "60s"), "how long to retry an unreachable database or Temporal (STARTUP_TIMEOUT)", serve, worker, migrate, check)
+	str(&rateLimit, "rate-limit", envOr(getenv, "RATE_LIMIT", "20"), "API requests per second per user (bursts of twice that; per client IP five times that); 0 disables (RATE_LIMIT)", dev, serve)
+	str(&proxies, "trusted-proxies", envOr(getenv, "TRUSTED_PROXIES", ""), "proxies (CIDRs) whose X-Forwarded-For names the client; empty: none (TRUSTED_PROXIES)", dev, serve)
+	seed := cmd == dev
+	c.Seed = seed
+	if takes(dev) {
+		fs.BoolVar(&c.Seed, "seed", seed, "seed a demo programme and users on first start")
+	}
 	c.AdminToken = getenv("REALLABOR_ADMIN_TOKEN")
 	c.SigningKeys = getenv("REALLABOR_SIGNING_KEYS")
 	c.PayloadKeys = getenv("REALLABOR_PAYLOAD_KEYS")
@@ -112,10 +125,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION %q: gzip or none", c.TemporalCompression)
 	}
 	c.Command = cmd
-	fs.StringVar(&c.MetricsAddress, "metrics-address", envOr(getenv, "METRICS_ADDR", ""), "serve/dev: serve /metrics on this address only, not next to the API (e.g. 127.0.0.1:9090) (METRICS_ADDR)")
-	fs.StringVar(&c.HealthAddress, "health-address", envOr(getenv, "HEALTH_ADDR", ""), "worker: serve /healthz, /readyz and /metrics on this address (e.g. :8081) (HEALTH_ADDR)")
-	fs.StringVar(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "serve: also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)")
-	fs.StringVar(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "serve: the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)")
+	str(&c.MetricsAddress, "metrics-address", envOr(getenv, "METRICS_ADDR", ""), "serve /metrics on this address only, not next to the API (e.g. 127.0.0.1:9090) (METRICS_ADDR)", dev, serve)
+	str(&c.HealthAddress, "health-address", envOr(getenv, "HEALTH_ADDR", ""), "serve /healthz, /readyz and /metrics on this address (e.g. :8081) (HEALTH_ADDR)", worker)
+	str(&c.CodecAddress, "codec-address", envOr(getenv, "CODEC_ADDR", ""), "also serve the payload codec endpoint for the Temporal UI here (operators only; e.g. 127.0.0.1:8234) (CODEC_ADDR)", serve)
+	str(&c.CodecAllowOrigin, "codec-allow-origin", envOr(getenv, "CODEC_ALLOW_ORIGIN", ""), "the Temporal UI's origin the codec endpoint answers (CODEC_ALLOW_ORIGIN)", serve)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -27,7 +27,7 @@ type Seal struct {
 	MAC     string    `json:"mac,omitempty"`
 }
 
-// ErrUnsealed: the action carries no valid seal of ours.
+// ErrUnsealed reports that the action carries no valid seal of ours.
 var ErrUnsealed = errors.New("not authorised by the API")
 
 // Keys are the HMAC keys by id; the first is the one seals are made with.

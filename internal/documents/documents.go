@@ -19,6 +19,7 @@ import (
 
 	"github.com/gabriel-vasile/mimetype"
 	"gocloud.dev/blob"
+
 	// The drivers a deployment can name in DOCUMENTS_URL.
 	_ "gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/s3blob"

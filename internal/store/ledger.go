@@ -40,7 +40,7 @@ func (ledgerEntry) TableName() string { return "ledger_entries" }
 // EntryBudget is a change of a programme's budget (the amount signed).
 const EntryBudget = "budget"
 
-// ErrBelowCommitted: a budget cut would leave less than is reserved + paid.
+// ErrBelowCommitted refuses a budget cut that would leave less than is reserved + paid.
 var ErrBelowCommitted = fmt.Errorf("the budget would fall below what is reserved and paid: %w", models.ErrConflict)
 
 // ChangeBudget tops a programme's budget up or cuts it (never below what

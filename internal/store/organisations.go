@@ -13,8 +13,8 @@ import (
 	"reallabor/models"
 )
 
-// ErrRegistered: an organisation with that register number, or of that name
-// without one to tell them apart, is in the registry already.
+// ErrRegistered reports that an organisation with that register number, or
+// of that name without one to tell them apart, is in the registry already.
 var ErrRegistered = errors.New("organisation registered already")
 
 // CreateOrganisation files an organisation in the registry. Its key is
