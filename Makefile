@@ -6,7 +6,7 @@ WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
 GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns
 
-.PHONY: test test-unit race lint workflowcheck record-histories bench run
+.PHONY: test test-unit race lint vulncheck workflowcheck record-histories bench run
 
 run:
 	$(GO) run ./cmd/reallabor dev
@@ -41,3 +41,12 @@ record-histories:
 
 bench:
 	$(GO) run ./cmd/reallabor bench --db both --clients 8 --lifecycles 160
+
+# Known vulnerabilities in the call graph (as .ci/run checks them: offline,
+# from the golang.org/x/vulndb module; findings judged against
+# .ci/vulncheck/accepted).
+vulncheck:
+	@$(GO) install golang.org/x/vuln/cmd/govulncheck@v1.9.0
+	@src=$$(cd "$$(mktemp -d)" && $(GO) mod download -json golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	db=$$(mktemp -d); $(GO) run ./.ci/vulncheck db "$$src/data/osv" "$$db" && \
+	$$($(GO) env GOPATH)/bin/govulncheck -db "file://$$db" -format json ./... | $(GO) run ./.ci/vulncheck judge .ci/vulncheck/accepted

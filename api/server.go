@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"reallabor/internal/authz"
+	"reallabor/internal/console"
 	"reallabor/internal/documents"
 
 	"github.com/go-playground/validator/v10"
@@ -79,6 +80,10 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client;
 	// without them the connection's address does.
 	TrustedProxies []*net.IPNet
+	// SecureCookies marks the console's cookies Secure (PUBLIC_URL is
+	// https); TemporalUI is where admins' workflow links point ("" none).
+	SecureCookies bool
+	TemporalUI    string
 }
 
 // Server is the HTTP API.
@@ -149,7 +154,26 @@ func New(cfg Config) *Server {
 	}
 	s.echo = e
 	s.routes(cfg.Registry)
+	s.mountConsole()
 	return s
+}
+
+// mountConsole serves the web console (/, /console/..., /api/docs) next to
+// the API it drives in-process; without signing keys (some unit tests)
+// there is none.
+func (s *Server) mountConsole() {
+	if s.cfg.Keys == nil {
+		return
+	}
+	con, err := console.New(console.Config{API: s.echo, CookieKeys: s.cfg.Keys.Derive("console session"),
+		Secure: s.cfg.SecureCookies, TemporalUI: s.cfg.TemporalUI, Namespace: s.cfg.Namespace, Logger: s.cfg.Logger})
+	if err != nil {
+		panic(err) // the embedded templates do not parse: a build that must not ship
+	}
+	h := echo.WrapHandler(con.Handler())
+	s.echo.GET("/", h)
+	s.echo.GET("/api/docs", h)
+	s.echo.Any("/console/*", h)
 }
 
 // Handler is the http.Handler of the API.

@@ -148,6 +148,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	defer closeDocs()
 	acfg := apiConfig(cfg, st, tc, log, keys, docs)
 	acfg.Registry = reg // the worker counts its notifications there too
+	acfg.TemporalUI = ts.UIURL()
 	srv := api.New(acfg)
 	if err := serveMetrics(ctx, cfg, srv, log); err != nil {
 		return err
@@ -156,6 +157,7 @@ func (p *program) dev(ctx context.Context, args []string) error {
 	fmt.Fprintf(p.stdout, `
 Reallabor grants is running (ready in %s).
 
+  Console       http://%s/console/   (sign in with a token below; API docs: /api/docs)
   API           http://%s/api/v1   (health: /healthz, /readyz; OpenAPI: /api/v1/openapi.json)
   Temporal      %s   (temporal workflow list --address %s)
   Temporal UI   %s   (payloads are encrypted; the UI decrypts them through %s)
@@ -164,7 +166,7 @@ Reallabor grants is running (ready in %s).
 
 %s
 Ctrl-C stops everything.
-`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir,
+`, time.Since(started).Round(time.Millisecond), hostPort(ep.HTTP), hostPort(ep.HTTP), ep.Temporal, ep.Temporal, orNone(ep.UI), orNone(codecURL), cfg.DataDir,
 		mailWhere(cfg), tokens)
 	ready = true
 	log.Info("dev ready", "http", ep.HTTP, "temporal", ep.Temporal, "ui", ep.UI, "startup", time.Since(started).Round(time.Millisecond))
@@ -231,7 +233,8 @@ func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, 
 	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
 		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate,
-		Documents: docs, DocumentMaxBytes: cfg.DocumentMaxBytes}
+		Documents: docs, DocumentMaxBytes: cfg.DocumentMaxBytes,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TemporalUI: cfg.TemporalUIURL}
 }
 
 // openDocuments opens the document bucket, if one is configured (serve

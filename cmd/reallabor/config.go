@@ -40,8 +40,10 @@ type config struct {
 	// that scans each upload first; DocumentMaxBytes the largest file.
 	// HealthAddress is where the worker serves /healthz, /readyz and
 	// /metrics (empty: nowhere).
-	HealthAddress    string
-	DocumentsURL     string
+	HealthAddress string
+	DocumentsURL  string
+	// TemporalUIURL is where the console links admins to a workflow (TEMPORAL_UI_URL; dev: its own UI).
+	TemporalUIURL    string
 	ClamdAddress     string
 	DocumentMaxBytes int64
 	// TemporalCompression is gzip, none or "" (by address).
@@ -110,6 +112,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	c.MailFrom = envOr(getenv, "MAIL_FROM", "reallabor@localhost")
 	c.PublicURL = envOr(getenv, "PUBLIC_URL", "http://localhost:8080")
 	c.DocumentsURL = getenv("DOCUMENTS_URL")
+	c.TemporalUIURL = getenv("TEMPORAL_UI_URL")
 	c.ClamdAddress = getenv("CLAMD_ADDRESS")
 	if v := getenv("DOCUMENT_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

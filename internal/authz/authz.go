@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"reallabor/internal/keyring"
@@ -48,6 +49,33 @@ func Parse(s string) (*Keys, error) {
 		k.keys[key.ID] = key.Raw
 	}
 	return k, nil
+}
+
+// Derive is a key for another purpose (the console's session cookies, say)
+// from each signing key, the current one's first: what one signing key
+// made, only it reads, and a retired key's cookies still read until it is
+// taken off the list.
+func (k *Keys) Derive(purpose string) [][]byte {
+	if k == nil {
+		return nil
+	}
+	derive := func(key []byte) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("reallabor derived key\x00" + purpose))
+		return m.Sum(nil)
+	}
+	out := [][]byte{derive(k.keys[k.current])}
+	ids := make([]string, 0, len(k.keys))
+	for id := range k.keys {
+		if id != k.current {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		out = append(out, derive(k.keys[id]))
+	}
+	return out
 }
 
 // Generate makes a fresh key with the given id, written as Parse reads it.

@@ -1,0 +1,272 @@
+package console_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"reallabor/internal/apptest"
+	"reallabor/internal/console"
+	"reallabor/models"
+)
+
+// browser is a client with its own cookies: one person's browser.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // the tests look at each redirect
+	}}}
+}
+
+// page is one answer: its status, where it redirects, its HTML.
+type page struct {
+	status   int
+	location string
+	body     string
+}
+
+func (b *browser) do(method, path string, form url.Values, headers ...string) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(raw)}
+}
+
+func (b *browser) signIn(token string) page {
+	b.t.Helper()
+	return b.do("POST", "/console/sign-in", url.Values{"token": {token}})
+}
+
+// TestConsoleSessions: a token signs in to a session cookie that scripts
+// cannot read and other sites do not send; a bad token is refused with the
+// reason; a revoked token ends the session at the next page; sign-out ends
+// it; no redirect leaves the console.
+func TestConsoleSessions(t *testing.T) {
+	app := apptest.Start(t)
+	fin := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
+
+	anon := newBrowser(t, app.URL)
+	if p := anon.do("GET", "/", nil); p.status != http.StatusSeeOther || p.location != "/console/" {
+		t.Errorf("GET / = %d → %q, want 303 → /console/", p.status, p.location)
+	}
+	if p := anon.do("GET", "/console/disbursements", nil); p.status != http.StatusSeeOther ||
+		!strings.HasPrefix(p.location, "/console/sign-in?next=%2Fconsole%2Fdisbursements") {
+		t.Errorf("a page without a session = %d → %q, want 303 to sign in, then back", p.status, p.location)
+	}
+	if p := anon.signIn("rl_never-issued"); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "does not sign in") {
+		t.Errorf("sign-in with a bad token = %d, want 401 saying so:\n%s", p.status, p.body)
+	}
+	if p := anon.signIn(""); p.status != http.StatusUnprocessableEntity {
+		t.Errorf("sign-in without a token = %d, want 422", p.status)
+	}
+
+	b := newBrowser(t, app.URL)
+	req, _ := http.NewRequest("POST", app.URL+"/console/sign-in", strings.NewReader(url.Values{"token": {fin.Token}, "next": {"https://evil.example/"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+		t.Errorf("sign-in with next=https://evil.example/ → %d %q, want 303 /console/ (no open redirect)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "rl_session" {
+			session = c
+		}
+	}
+	switch {
+	case session == nil:
+		t.Fatal("no session cookie")
+	case !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/":
+		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/", session)
+	case strings.Contains(session.Value, fin.Token):
+		t.Errorf("the session cookie holds the token in the clear")
+	}
+	if p := b.do("GET", "/console/", nil); p.status != http.StatusOK || !strings.Contains(p.body, "Fritz Finance") {
+		t.Fatalf("home after sign-in = %d, want 200 naming the user:\n%s", p.status, p.body)
+	}
+
+	// A tampered cookie is no session.
+	forged := newBrowser(t, app.URL)
+	u, _ := url.Parse(app.URL)
+	forged.c.Jar.SetCookies(u, []*http.Cookie{{Name: "rl_session", Value: session.Value[:len(session.Value)-4] + "AAAA", Path: "/"}})
+	if p := forged.do("GET", "/console/", nil); p.status != http.StatusSeeOther {
+		t.Errorf("a tampered session cookie = %d, want 303 to sign in", p.status)
+	}
+
+	// The token revoked (all of the user's): the next page ends the session.
+	app.Must(t, 200, "POST", "/api/v1/users/"+fin.ID+"/token", app.Admin, map[string]any{})
+	if p := b.do("GET", "/console/", nil); p.status != http.StatusSeeOther || !strings.Contains(p.location, "why=session_ended") {
+		t.Errorf("a page after the token was replaced = %d → %q, want 303 to sign in (session ended)", p.status, p.location)
+	}
+
+	// Sign-out.
+	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
+	b2 := newBrowser(t, app.URL)
+	b2.signIn(fin2.Token)
+	if p := b2.do("POST", "/console/sign-out", url.Values{}); p.status != http.StatusSeeOther {
+		t.Errorf("sign-out = %d, want 303", p.status)
+	}
+	if p := b2.do("GET", "/console/", nil); p.status != http.StatusSeeOther {
+		t.Errorf("a page after sign-out = %d, want 303 to sign in", p.status)
+	}
+}
+
+// TestConsoleRefusesCrossSiteForms: a form posted from another site (as a
+// browser marks it, Sec-Fetch-Site or Origin) is refused before it acts.
+func TestConsoleRefusesCrossSiteForms(t *testing.T) {
+	app := apptest.Start(t)
+	rev := app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke")
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st struct{ ID string }
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+
+	b := newBrowser(t, app.URL)
+	if p := b.signIn(rev.Token); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d", p.status)
+	}
+	vote := url.Values{"recommendation": {"approve"}, "score_impact": {"5"}, "score_feasibility": {"5"}, "score_partnership": {"5"}}
+	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+		if p := b.do("POST", "/console/applications/"+st.ID+"/reviews", vote, h...); p.status != http.StatusForbidden {
+			t.Errorf("a review posted with %s: %s = %d, want 403", h[0], h[1], p.status)
+		}
+	}
+	var got struct {
+		Votes []any `json:"votes"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &got)
+	if len(got.Votes) != 0 {
+		t.Errorf("after the refused forms the application has %d votes, want none", len(got.Votes))
+	}
+	// The same form from the console's own page counts, once, even sent twice.
+	vote.Set("idempotency_key", "console-test-vote-1")
+	for range 2 {
+		if p := b.do("POST", "/console/applications/"+st.ID+"/reviews", vote, "Sec-Fetch-Site", "same-origin"); p.status != http.StatusSeeOther {
+			t.Fatalf("the review from the console = %d, want 303", p.status)
+		}
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &got)
+	if len(got.Votes) != 1 {
+		t.Errorf("after the form sent twice the application has %d votes, want 1", len(got.Votes))
+	}
+}
+
+// TestConsolePageAccess: the pages hold to the API's access rules (they
+// are drawn from it): who may see which page.
+func TestConsolePageAccess(t *testing.T) {
+	app := apptest.Start(t)
+	owner := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	other := app.CreateUser(t, "Otto Other", "applicant", "Eisdiele Ost")
+	rev := app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke")
+	fin := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st struct{ ID string }
+	app.Must(t, 201, "POST", "/api/v1/applications", owner, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+
+	type cell struct {
+		status int
+		has    string
+	}
+	users := []apptest.User{app.Admin, owner, other, rev, fin}
+	rows := []struct {
+		path  string
+		cells []cell // admin, owner, other, reviewer, finance
+	}{
+		{"/console/", []cell{{200, "Click &amp; Collect"}, {200, "Click &amp; Collect"}, {200, ""}, {200, "Click &amp; Collect"}, {200, ""}}},
+		{"/console/applications/" + st.ID, []cell{{200, "Timeline"}, {200, "Timeline"}, {404, ""}, {200, "Your review"}, {200, "Timeline"}}},
+		{"/console/applications/no-such-application", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
+		{"/console/disbursements", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
+		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
+	}
+	for i, u := range users {
+		b := newBrowser(t, app.URL)
+		b.do("GET", "/console/language/en", nil)
+		if p := b.signIn(u.Token); p.status != http.StatusSeeOther {
+			t.Fatalf("%s signs in: %d", u.Name, p.status)
+		}
+		for _, r := range rows {
+			want := r.cells[i]
+			p := b.do("GET", r.path, nil)
+			if p.status != want.status || !strings.Contains(p.body, want.has) {
+				t.Errorf("%s (%s) GET %s = %d, want %d with %q", u.Name, u.Role, r.path, p.status, want.status, want.has)
+			}
+		}
+	}
+	// The other applicant's home does not list the application.
+	b := newBrowser(t, app.URL)
+	b.signIn(other.Token)
+	if p := b.do("GET", "/console/", nil); strings.Contains(p.body, st.ID) {
+		t.Errorf("another group's applicant sees the application on the home page")
+	}
+}
+
+// TestConsoleWordsInBothLanguages: every word a template asks for is in
+// the English and the German dictionary.
+func TestConsoleWordsInBothLanguages(t *testing.T) {
+	files, err := os.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`\bt "([a-z_.]+)"`)
+	for _, f := range files {
+		raw, err := os.ReadFile("templates/" + f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
+			for _, lang := range []string{"en", "de"} {
+				if !console.Has(lang, m[1]) {
+					t.Errorf("%s: %q has no %s word", f.Name(), m[1], lang)
+				}
+			}
+		}
+	}
+	statuses := []string{}
+	for _, st := range models.Statuses {
+		statuses = append(statuses, string(st))
+	}
+	for _, st := range []models.TrancheStatus{models.TrancheScheduled, models.TrancheDue, models.TrancheApproved,
+		models.TrancheExported, models.TranchePaid, models.TrancheFailed, models.TrancheCancelled} {
+		statuses = append(statuses, string(st))
+	}
+	for _, st := range statuses {
+		for _, lang := range []string{"en", "de"} {
+			if !console.Has(lang, "status."+st) {
+				t.Errorf("status %s has no %s word", st, lang)
+			}
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package console
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"reallabor/models"
+)
+
+// pageData is what every template gets.
+type pageData struct {
+	Title  string // a dictionary key
+	User   *user
+	Lang   string
+	Path   string
+	Notice string
+	Error  string
+	Fields []fieldError
+	Next   string // sign-in: where to go after
+	// The page's own content.
+	Apps          []appRow
+	Inbox         []notification
+	App           *models.ApplicationState
+	History       []historyEntry
+	Disbursements []disbursement
+	Status        string // the list filter
+	Statuses      []string
+	TemporalLink  string
+}
+
+type appRow struct {
+	ID             string        `json:"id"`
+	Title          string        `json:"title"`
+	Status         models.Status `json:"status"`
+	GroupName      string        `json:"group_name"`
+	RequestedCents int64         `json:"requested_cents"`
+	GrantedCents   int64         `json:"granted_cents"`
+	PaidCents      int64         `json:"paid_cents"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+type notification struct {
+	ApplicationID string     `json:"application_id"`
+	Kind          string     `json:"kind"`
+	Title         string     `json:"title"`
+	Detail        string     `json:"detail"`
+	Expected      string     `json:"expected"`
+	DueAt         *time.Time `json:"due_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ReadAt        *time.Time `json:"read_at"`
+}
+
+type historyEntry struct {
+	Kind   string    `json:"kind"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Actor  string    `json:"actor"`
+	Role   string    `json:"role"`
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"`
+}
+
+type disbursement struct {
+	ID            string     `json:"id"`
+	ApplicationID string     `json:"application_id"`
+	Number        int        `json:"number"`
+	AmountCents   int64      `json:"amount_cents"`
+	Status        string     `json:"status"`
+	DueAt         *time.Time `json:"due_at"`
+	ApprovedBy    string     `json:"approved_by"`
+	PaidAt        *time.Time `json:"paid_at"`
+	BankReference string     `json:"bank_reference"`
+	ExportBatch   string     `json:"export_batch"`
+}
+
+func (c *Console) parseTemplates() error {
+	funcs := template.FuncMap{
+		"euro": models.FormatEuro,
+		"date": func(t any) string {
+			switch v := t.(type) {
+			case time.Time:
+				if v.IsZero() {
+					return ""
+				}
+				return v.UTC().Format("2006-01-02")
+			case *time.Time:
+				if v == nil {
+					return ""
+				}
+				return v.UTC().Format("2006-01-02")
+			}
+			return ""
+		},
+		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"key":      newKey,
+		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
+	}
+	c.pages = map[string]*template.Template{}
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs"} {
+		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
+			// Replaced per request with the reader's language.
+			"t":      func(string) string { return "" },
+			"status": func(string) string { return "" },
+		})
+		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("console template %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	return nil
+}
+
+// render draws a page in the reader's language.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, u *user, d pageData) {
+	d.User, d.Lang, d.Path = u, c.lang(r, u), r.URL.RequestURI()
+	t, err := c.pages[name].Clone()
+	if err == nil {
+		t = t.Funcs(template.FuncMap{
+			"t":      func(key string) string { return c.translate(d.Lang, key) },
+			"status": func(s string) string { return c.translate(d.Lang, "status."+s) },
+		})
+		var buf strings.Builder
+		if err = t.Execute(&buf, d); err == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(buf.String()))
+			return
+		}
+	}
+	c.log.Error("render", "page", name, "error", err)
+	http.Error(w, "the page could not be drawn", http.StatusInternalServerError)
+}
+
+// home: what is expected of the user, and the applications they see.
+func (c *Console) home(w http.ResponseWriter, r *http.Request, u *user) {
+	d := pageData{Title: "home"}
+	var apps struct {
+		Items []appRow `json:"items"`
+	}
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/applications", "", nil, &apps); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	var inbox struct {
+		Items []notification `json:"items"`
+	}
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/me/notifications?limit=20", "", nil, &inbox); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	for _, n := range inbox.Items {
+		if n.ReadAt == nil {
+			d.Inbox = append(d.Inbox, n)
+		}
+	}
+	d.Apps = apps.Items
+	c.withFlash(w, r, &d)
+	c.render(w, r, http.StatusOK, "home", u, d)
+}
+
+// application: the state, what is next and from whom, the tranches, the
+// timeline; the forms of the actions that are the reader's.
+func (c *Console) application(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	var app models.ApplicationState
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/applications/"+url.PathEscape(id), "", nil, &app); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	var hist struct {
+		Items []historyEntry `json:"items"`
+	}
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/applications/"+url.PathEscape(id)+"/history", "", nil, &hist); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	d := pageData{Title: "application", App: &app, History: hist.Items}
+	if u.Role == string(models.RoleAdmin) && c.cfg.TemporalUI != "" {
+		d.TemporalLink = strings.TrimRight(c.cfg.TemporalUI, "/") + "/namespaces/" + url.PathEscape(c.cfg.Namespace) +
+			"/workflows/application-" + url.PathEscape(app.ID)
+	}
+	c.withFlash(w, r, &d)
+	c.render(w, r, http.StatusOK, "application", u, d)
+}
+
+// applicationAction sends one of an application's forms to the API.
+func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	back := "/console/applications/" + url.PathEscape(id)
+	var (
+		path string
+		body any
+		done string
+	)
+	switch r.PathValue("action") {
+	case "acceptance":
+		path, body, done = "/acceptance", map[string]any{}, "done.accepted"
+	case "reviews":
+		scores := map[string]int{}
+		for _, k := range []string{"impact", "feasibility", "partnership"} {
+			var v int
+			if _, err := fmt.Sscan(r.PostFormValue("score_"+k), &v); err == nil {
+				scores[k] = v
+			}
+		}
+		path, done = "/reviews", "done.reviewed"
+		body = map[string]any{"recommendation": r.PostFormValue("recommendation"), "scores": scores,
+			"comment": r.PostFormValue("comment")}
+	default:
+		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		return
+	}
+	res := c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+path, formKey(r), body, nil)
+	c.acted(w, r, u, back, res, done)
+}
+
+var disbursementStatuses = []string{"due", "approved", "exported", "paid", "failed"}
+
+// disbursements: finance's list of tranches by status, with the four-eyes
+// actions.
+func (c *Console) disbursements(w http.ResponseWriter, r *http.Request, u *user) {
+	status := r.URL.Query().Get("status")
+	if status == "" {
+		status = "due"
+	}
+	var list struct {
+		Items []disbursement `json:"items"`
+	}
+	q := url.Values{"status": {status}}
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/disbursements?"+q.Encode(), "", nil, &list); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	d := pageData{Title: "disbursements", Disbursements: list.Items, Status: status, Statuses: disbursementStatuses}
+	c.withFlash(w, r, &d)
+	c.render(w, r, http.StatusOK, "disbursements", u, d)
+}
+
+// disbursementAction approves a tranche, confirms its payment or records
+// its failure (the API keeps the four eyes).
+func (c *Console) disbursementAction(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	back := safeNext(r.PostFormValue("back"))
+	if back == "" {
+		back = "/console/disbursements"
+	}
+	var (
+		body any
+		done string
+	)
+	action := r.PathValue("action")
+	switch action {
+	case "approval":
+		done = "done.approved"
+	case "payment":
+		body, done = map[string]any{"bank_reference": strings.TrimSpace(r.PostFormValue("bank_reference"))}, "done.paid"
+	case "failure":
+		body, done = map[string]any{"reason": strings.TrimSpace(r.PostFormValue("reason"))}, "done.failed"
+	default:
+		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		return
+	}
+	res := c.call(r, u.token, http.MethodPost, "/api/v1/disbursements/"+url.PathEscape(id)+"/"+action, formKey(r), body, nil)
+	c.acted(w, r, u, back, res, done)
+}
+
+// apiDocs serves Swagger UI on the OpenAPI document.
+func (c *Console) apiDocs(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "apidocs", nil, pageData{Title: "api_docs"})
+}
+
+func (c *Console) withFlash(w http.ResponseWriter, r *http.Request, d *pageData) {
+	f := c.takeFlash(w, r)
+	d.Notice, d.Error, d.Fields = f.Notice, f.Error, f.Fields
+}
+
+// lang is the reader's language: the cookie, else the user's, else the
+// browser's first choice of de/en, else English.
+func (c *Console) lang(r *http.Request, u *user) string {
+	if ck, err := r.Cookie(langCookie); err == nil && (ck.Value == "de" || ck.Value == "en") {
+		return ck.Value
+	}
+	if u != nil && (u.Language == "de" || u.Language == "en") {
+		return u.Language
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		if strings.HasPrefix(tag, "de") {
+			return "de"
+		}
+		if strings.HasPrefix(tag, "en") {
+			return "en"
+		}
+	}
+	return "en"
+}
+
+func (c *Console) t(r *http.Request, u *user, key string) string {
+	return c.translate(c.lang(r, u), key)
+}
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
