@@ -203,11 +203,18 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 	case "acceptance":
 		path, body, done = "/acceptance", map[string]any{}, "done.accepted"
 	case "reviews":
+		// The programme's criteria, as the form names them (the API checks
+		// them against the application's rules).
+		_ = r.ParseForm()
 		scores := map[string]int{}
-		for _, k := range []string{"impact", "feasibility", "partnership"} {
+		for k, vs := range r.PostForm {
+			name, ok := strings.CutPrefix(k, "score_")
+			if !ok || len(vs) == 0 {
+				continue
+			}
 			var v int
-			if _, err := fmt.Sscan(r.PostFormValue("score_"+k), &v); err == nil {
-				scores[k] = v
+			if _, err := fmt.Sscan(vs[0], &v); err == nil {
+				scores[name] = v
 			}
 		}
 		path, done = "/reviews", "done.reviewed"
