@@ -47,11 +47,14 @@ func screenshots(t *testing.T) string {
 	return dir
 }
 
-// TestConsoleLifecycleInABrowser: in a real headless Chromium, three board
-// members vote through the scoring form, the applicant accepts the grant
-// agreement, one finance officer approves the first tranche and another
-// confirms its payment, each signed in with their own token, through the
-// pages alone. The books are exact afterwards; each main page leaves a
+// TestConsoleLifecycleInABrowser: in a real headless Chromium, through the
+// pages alone, each signed in with their own token, one application goes
+// from submission to closed: the applicant submits the form (a bad IBAN is
+// refused next to its field first), three board members vote through the
+// scoring form, the applicant accepts the agreement, reports twice and a
+// board member accepts each report, and for each of the three tranches one
+// finance officer approves and another confirms the payment (the approver's
+// own attempt is refused). The books are exact afterwards; each main page leaves a
 // screenshot and passes axe-core's WCAG 2.1 A and AA checks.
 func TestConsoleLifecycleInABrowser(t *testing.T) {
 	exe := chromium(t)
@@ -64,10 +67,9 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 	}
 	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
 	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
-	prog := app.CreateProgramme(t, 10_000_000, nil)
+	app.CreateProgramme(t, 10_000_000, nil)
 	var st struct{ ID string }
-	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
-	appPage := app.URL + "/console/applications/" + st.ID
+	appPage := ""
 	shots := screenshots(t)
 
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
@@ -168,6 +170,45 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 			t.Fatalf("sign-in page: %v", err)
 		}
 	}()
+	// The applicant submits through the form: first with a bad IBAN (the
+	// API's field error shows next to the field, what was typed stays),
+	// then corrected.
+	as(applicant,
+		chromedp.Navigate(app.URL+"/console/applications/new"),
+		chromedp.WaitVisible(chromedp.ID("title")),
+		chromedp.SendKeys(chromedp.ID("title"), "Click & Collect Altstadt"),
+		chromedp.SendKeys(chromedp.ID("summary"), "Shared pick-up points for the high street."),
+		chromedp.SendKeys(chromedp.ID("requested"), "20.000,00"),
+		chromedp.SendKeys(chromedp.ID("total_cost"), "40000"),
+		chromedp.SetValue(chromedp.ID("start_date"), "2027-01-01"),
+		chromedp.SetValue(chromedp.ID("end_date"), "2027-12-31"),
+		chromedp.SendKeys(chromedp.ID("group_name"), "Altstadt retailers"),
+		chromedp.SendKeys(chromedp.ID("member_1"), "Buchladen Eck"),
+		chromedp.SendKeys(chromedp.ID("member_aid_1"), "10.000"),
+		chromedp.SendKeys(chromedp.ID("payee_name"), "Cafe Mitte GmbH"),
+		chromedp.SendKeys(chromedp.ID("payee_iban"), "DE00 0000 0000 0000 0000 00"),
+		chromedp.Click(chromedp.CSS(`form[action="/console/applications"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("err-payee_iban")),
+		shot("applicant-submission-refused"),
+		chromedp.SetValue(chromedp.ID("payee_iban"), "DE89 3704 0044 0532 0130 00"),
+		chromedp.Click(chromedp.CSS(`form[action="/console/applications"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		notice("Your application is submitted"),
+	)
+	var mine struct {
+		Items []struct {
+			ID             string `json:"id"`
+			Title          string `json:"title"`
+			RequestedCents int64  `json:"requested_cents"`
+		} `json:"items"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/applications", applicant, nil).JSON(t, &mine)
+	if len(mine.Items) != 1 || mine.Items[0].Title != "Click & Collect Altstadt" || mine.Items[0].RequestedCents != 2_000_000 {
+		t.Fatalf("after the form the applicant has %+v, want one application of 20,000.00 EUR", mine.Items)
+	}
+	st.ID = mine.Items[0].ID
+	appPage = app.URL + "/console/applications/" + st.ID
+
 	for i, r := range reviewers {
 		steps := []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(appPage),
@@ -197,32 +238,70 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 		notice("You accepted the grant agreement"),
 	)
-	as(fin1,
-		chromedp.Navigate(app.URL+"/console/disbursements"),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/approval"]`)),
-		shot("finance-disbursements-due"),
-		chromedp.Click(chromedp.CSS(`form[action$="/approval"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
-		notice("approved for payment"),
-	)
-	// The approver cannot also pay (four eyes): the API's refusal shows.
-	as(fin1,
-		chromedp.Navigate(app.URL+"/console/disbursements?status=approved"),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/payment"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=bank_reference]`), "SELF-PAY"),
-		chromedp.Click(chromedp.CSS(`form[action$="/payment"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.error`)),
-	)
+	// pay approves the due tranche (one officer) and confirms its payment
+	// (another).
+	pay := func(ref string, first bool) {
+		t.Helper()
+		steps := []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(app.URL + "/console/disbursements"),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/approval"]`)),
+		}
+		if first {
+			steps = append(steps, shot("finance-disbursements-due"))
+		}
+		as(fin1, append(steps,
+			chromedp.Click(chromedp.CSS(`form[action$="/approval"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			notice("approved for payment"),
+		)...)
+		if first { // the approver cannot also pay (four eyes): the API's refusal shows
+			as(fin1,
+				chromedp.Navigate(app.URL+"/console/disbursements?status=approved"),
+				chromedp.WaitVisible(chromedp.CSS(`form[action$="/payment"]`)),
+				chromedp.SendKeys(chromedp.CSS(`input[name=bank_reference]`), "SELF-PAY"),
+				chromedp.Click(chromedp.CSS(`form[action$="/payment"] button`)),
+				chromedp.WaitVisible(chromedp.CSS(`.error`)),
+			)
+		}
+		as(fin2,
+			chromedp.Navigate(app.URL+"/console/disbursements?status=approved"),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/payment"]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=bank_reference]`), ref),
+			chromedp.Click(chromedp.CSS(`form[action$="/payment"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			notice("payment is confirmed"),
+		)
+	}
+	// report has the applicant report and the first board member accept it.
+	report := func(kind, costs string) {
+		t.Helper()
+		as(applicant,
+			chromedp.Navigate(appPage),
+			chromedp.WaitVisible(chromedp.ID("narrative-"+kind)),
+			chromedp.SendKeys(chromedp.ID("narrative-"+kind), "Pick-up points run in six shops; 1,200 parcels so far."),
+			chromedp.SendKeys(chromedp.ID("actual_costs-"+kind), costs),
+			chromedp.Click(chromedp.CSS(`form[action$="/reports"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			notice("Your report is submitted"),
+		)
+		as(reviewers[0],
+			chromedp.Navigate(appPage),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/assessment"]`)),
+			chromedp.Click(chromedp.CSS(`form[action$="/assessment"] input[value=accept]`)),
+			chromedp.Click(chromedp.CSS(`form[action$="/assessment"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			notice("Your assessment is recorded"),
+		)
+	}
+	pay("BANK-2027-0001", true)
+	report("interim", "16.000,00")
+	pay("BANK-2027-0002", false)
+	report("final", "40.000,00")
+	pay("BANK-2027-0003", false)
 	as(fin2,
-		chromedp.Navigate(app.URL+"/console/disbursements?status=approved"),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/payment"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=bank_reference]`), "BANK-2027-0001"),
-		chromedp.Click(chromedp.CSS(`form[action$="/payment"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
-		notice("payment is confirmed"),
 		chromedp.Navigate(appPage),
 		chromedp.WaitVisible(chromedp.ID(`timeline`)),
-		shot("finance-application-paid"),
+		shot("finance-application-closed"),
 	)
 	as(app.Admin,
 		shot("admin-home"),
@@ -240,9 +319,13 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 		} `json:"tranches"`
 	}
 	app.Must(t, http.StatusOK, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &got)
-	if got.Status != "active" || len(got.Tranches) == 0 || got.Tranches[0].Status != "paid" ||
-		got.Tranches[0].PaidBy != fin2.ID || got.Tranches[0].BankReference != "BANK-2027-0001" {
-		t.Errorf("after the pages: %+v, want active with tranche 1 paid by %s as BANK-2027-0001", got, fin2.ID)
+	if got.Status != "closed" || len(got.Tranches) != 3 {
+		t.Fatalf("after the pages: %+v, want closed with three tranches", got)
+	}
+	for i, tr := range got.Tranches {
+		if want := fmt.Sprintf("BANK-2027-%04d", i+1); tr.Status != "paid" || tr.PaidBy != fin2.ID || tr.BankReference != want {
+			t.Errorf("tranche %d = %+v, want paid by %s as %s", i+1, tr, fin2.ID, want)
+		}
 	}
 	app.BooksExact(t)
 }

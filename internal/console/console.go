@@ -137,6 +137,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/sign-out", c.signOut)
 	m.HandleFunc("GET /console/language/{lang}", c.setLanguage)
 	m.HandleFunc("GET /console/{$}", c.signedIn(c.home))
+	m.HandleFunc("GET /console/applications/new", c.signedIn(c.newApplication))
+	m.HandleFunc("POST /console/applications", c.signedIn(c.submitApplication))
 	m.HandleFunc("GET /console/applications/{id}", c.signedIn(c.application))
 	m.HandleFunc("POST /console/applications/{id}/{action}", c.signedIn(c.applicationAction))
 	m.HandleFunc("GET /console/disbursements", c.signedIn(c.disbursements))

@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -101,7 +102,7 @@ func (c *Console) parseTemplates() error {
 		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },
@@ -118,6 +119,11 @@ func (c *Console) parseTemplates() error {
 
 // render draws a page in the reader's language.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, u *user, d pageData) {
+	c.renderAny(w, r, status, name, u, &d, &d)
+}
+
+// renderAny draws a page from data, whose common part is d.
+func (c *Console) renderAny(w http.ResponseWriter, r *http.Request, status int, name string, u *user, d *pageData, data any) {
 	d.User, d.Lang, d.Path = u, c.lang(r, u), r.URL.RequestURI()
 	t, err := c.pages[name].Clone()
 	if err == nil {
@@ -126,7 +132,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 			"status": func(s string) string { return c.translate(d.Lang, "status."+s) },
 		})
 		var buf strings.Builder
-		if err = t.Execute(&buf, d); err == nil {
+		if err = t.Execute(&buf, data); err == nil {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(status)
@@ -220,6 +226,12 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 		path, done = "/reviews", "done.reviewed"
 		body = map[string]any{"recommendation": r.PostFormValue("recommendation"), "scores": scores,
 			"comment": r.PostFormValue("comment")}
+	case "reports":
+		c.acted(w, r, u, back, c.reportAction(r, u, id), "done.reported")
+		return
+	case "assessment":
+		c.acted(w, r, u, back, c.assessmentAction(r, u, id), "done.assessed")
+		return
 	default:
 		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
 		return
@@ -314,3 +326,6 @@ func (c *Console) t(r *http.Request, u *user, key string) string {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// errInvalid marks a form the console refused before asking the API.
+var errInvalid = errors.New("invalid form")
