@@ -209,6 +209,8 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/applications/" + st.ID, []cell{{200, "Timeline"}, {200, "Timeline"}, {404, ""}, {200, "Your review"}, {200, "Timeline"}}},
 		{"/console/applications/no-such-application", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 		{"/console/disbursements", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
+		{"/console/disbursements?status=paid", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
+		{"/console/applications/new", []cell{{403, ""}, {200, "Submit the application"}, {200, "Submit the application"}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
 	for i, u := range users {
@@ -224,6 +226,24 @@ func TestConsolePageAccess(t *testing.T) {
 				t.Errorf("%s (%s) GET %s = %d, want %d with %q", u.Name, u.Role, r.path, p.status, want.status, want.has)
 			}
 		}
+	}
+	// A form of another role's is refused by the API and says so; nothing
+	// changes.
+	b0 := newBrowser(t, app.URL)
+	b0.do("GET", "/console/language/en", nil)
+	b0.signIn(owner.Token)
+	if p := b0.do("POST", "/console/applications/"+st.ID+"/reviews", url.Values{"recommendation": {"approve"}}); p.status != http.StatusSeeOther {
+		t.Errorf("an applicant's review form = %d, want 303 back with the refusal", p.status)
+	}
+	if p := b0.do("GET", "/console/applications/"+st.ID, nil); !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("after an applicant's review form the page shows no refusal")
+	}
+	var votes struct {
+		Votes []any `json:"votes"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &votes)
+	if len(votes.Votes) != 0 {
+		t.Errorf("an applicant's review form left %d votes", len(votes.Votes))
 	}
 	// The other applicant's home does not list the application.
 	b := newBrowser(t, app.URL)
