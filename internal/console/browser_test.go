@@ -67,7 +67,7 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 	}
 	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
 	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
-	app.CreateProgramme(t, 10_000_000, nil)
+	prog := app.CreateProgramme(t, 10_000_000, nil)
 	var st struct{ ID string }
 	appPage := ""
 	shots := screenshots(t)
@@ -302,6 +302,10 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 		chromedp.Navigate(appPage),
 		chromedp.WaitVisible(chromedp.ID(`timeline`)),
 		shot("finance-application-closed"),
+		chromedp.Navigate(app.URL+"/console/"),
+		chromedp.Click(chromedp.CSS(`a[href$="/ledger"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`svg.chart`)),
+		shot("finance-ledger"),
 	)
 	as(app.Admin,
 		shot("admin-home"),
@@ -326,6 +330,14 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 		if want := fmt.Sprintf("BANK-2027-%04d", i+1); tr.Status != "paid" || tr.PaidBy != fin2.ID || tr.BankReference != want {
 			t.Errorf("tranche %d = %+v, want paid by %s as %s", i+1, tr, fin2.ID, want)
 		}
+	}
+	var l struct {
+		Paid     int64 `json:"paid_cents"`
+		Reserved int64 `json:"reserved_cents"`
+	}
+	app.Must(t, http.StatusOK, "GET", "/api/v1/programmes/"+prog+"/ledger", fin1, nil).JSON(t, &l)
+	if l.Paid != 2_000_000 || l.Reserved != 0 {
+		t.Errorf("ledger after closing = paid %d reserved %d, want 2000000 and 0", l.Paid, l.Reserved)
 	}
 	app.BooksExact(t)
 }

@@ -142,6 +142,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/applications/{id}", c.signedIn(c.application))
 	m.HandleFunc("POST /console/applications/{id}/{action}", c.signedIn(c.applicationAction))
 	m.HandleFunc("GET /console/disbursements", c.signedIn(c.disbursements))
+	m.HandleFunc("POST /console/disbursements/export", c.signedIn(c.exportPayments))
+	m.HandleFunc("GET /console/disbursements/exports/{batch}", c.signedIn(c.downloadBatch))
+	m.HandleFunc("GET /console/programmes/{id}/ledger", c.signedIn(c.programmeLedger))
 	m.HandleFunc("POST /console/disbursements/{id}/{action}", c.signedIn(c.disbursementAction))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", nil, pageData{Title: "not_found", Error: c.t(r, nil, "no_such_page")})
@@ -315,17 +318,38 @@ type fieldError struct {
 // browser's address, so the API's per-address limits count it) and decodes
 // a 2xx answer into out.
 func (c *Console) call(r *http.Request, token, method, path, idempotencyKey string, body, out any) result {
+	rec := c.exchange(r, token, method, path, idempotencyKey, body)
+	res := rec.result(method, path)
+	if res.err == nil && out != nil && rec.body.Len() > 0 {
+		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+			res.status, res.err = http.StatusInternalServerError, fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return res
+}
+
+// callRaw is call for an answer that is not JSON (a CSV, a file).
+func (c *Console) callRaw(r *http.Request, token, method, path string) ([]byte, result) {
+	rec := c.exchange(r, token, method, path, "", nil)
+	return rec.body.Bytes(), rec.result(method, path)
+}
+
+// exchange serves one request of the user's to the API in-process.
+func (c *Console) exchange(r *http.Request, token, method, path, idempotencyKey string, body any) *recorder {
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	var rd io.Reader = http.NoBody // as a server's request has, never nil
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return result{status: http.StatusInternalServerError, err: err}
+			rec.status = http.StatusInternalServerError
+			return rec
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(r.Context(), method, path, rd)
 	if err != nil {
-		return result{status: http.StatusInternalServerError, err: err}
+		rec.status = http.StatusInternalServerError
+		return rec
 	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -339,15 +363,14 @@ func (c *Console) call(r *http.Request, token, method, path, idempotencyKey stri
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		req.Header.Set("X-Request-Id", id)
 	}
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	c.cfg.API.ServeHTTP(rec, req)
+	return rec
+}
+
+// result reads the API's answer: a refusal as its problem detail.
+func (rec *recorder) result(method, path string) result {
 	res := result{status: rec.status}
 	if rec.status >= 200 && rec.status < 300 {
-		if out != nil && rec.body.Len() > 0 {
-			if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-				res.status, res.err = http.StatusInternalServerError, fmt.Errorf("%s %s: decode: %w", method, path, err)
-			}
-		}
 		return res
 	}
 	_ = json.Unmarshal(rec.body.Bytes(), &res.problem)
@@ -366,15 +389,15 @@ type recorder struct {
 	wrote  bool
 }
 
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.body.Write(b)
+func (rec *recorder) Header() http.Header { return rec.header }
+func (rec *recorder) Write(b []byte) (int, error) {
+	rec.wrote = true
+	return rec.body.Write(b)
 }
 
-func (r *recorder) WriteHeader(status int) {
-	if !r.wrote {
-		r.status, r.wrote = status, true
+func (rec *recorder) WriteHeader(status int) {
+	if !rec.wrote {
+		rec.status, rec.wrote = status, true
 	}
 }
 

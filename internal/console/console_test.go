@@ -34,6 +34,7 @@ type page struct {
 	status   int
 	location string
 	body     string
+	header   http.Header
 }
 
 func (b *browser) do(method, path string, form url.Values, headers ...string) page {
@@ -58,7 +59,7 @@ func (b *browser) do(method, path string, form url.Values, headers ...string) pa
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(raw)}
+	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(raw), header: resp.Header}
 }
 
 func (b *browser) signIn(token string) page {
@@ -288,5 +289,72 @@ func TestConsoleWordsInBothLanguages(t *testing.T) {
 				t.Errorf("status %s has no %s word", st, lang)
 			}
 		}
+	}
+}
+
+// TestConsoleLedgerAndPaymentFile: finance sees the fund's figures and its
+// chart; the payment file is made by a form (a POST: it marks what it
+// carries) and downloads as an attachment; the next one has nothing left to
+// carry and says so; an earlier file downloads again.
+func TestConsoleLedgerAndPaymentFile(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
+	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st struct {
+		ID       string
+		Tranches []struct{ ID string }
+	}
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
+		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
+		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
+			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", fin1, nil)
+
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(fin2.Token)
+	p := b.do("GET", "/console/programmes/"+prog+"/ledger", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "<svg") || !strings.Contains(p.body, "20,000.00 EUR") ||
+		!strings.Contains(p.body, "100,000.00 EUR") {
+		t.Errorf("ledger page = %d, want 200 with the chart, 20,000.00 EUR reserved and the 100,000.00 EUR budget:\n%s", p.status, p.body)
+	}
+	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, "/console/programmes/"+prog+"/ledger") {
+		t.Errorf("finance's home does not link the programme's ledger")
+	}
+	// Four eyes: the approver gets no file with its own approval in it.
+	b1 := newBrowser(t, app.URL)
+	b1.do("GET", "/console/language/en", nil)
+	b1.signIn(fin1.Token)
+	if p := b1.do("POST", "/console/disbursements/export", url.Values{"format": {"csv"}}); p.status != http.StatusSeeOther {
+		t.Errorf("the approver's export = %d, want 303 back with the refusal", p.status)
+	}
+	if p := b1.do("GET", "/console/disbursements?status=approved", nil); !strings.Contains(p.body, "four eyes") {
+		t.Errorf("the approver's refused export does not say why")
+	}
+	file := b.do("POST", "/console/disbursements/export", url.Values{"format": {"csv"}})
+	if file.status != http.StatusOK || !strings.Contains(file.body, "DE89370400440532013000") ||
+		!strings.HasPrefix(file.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export = %d, want 200 with the tranche to the payee's IBAN:\n%s", file.status, file.body)
+	}
+	if p := b.do("POST", "/console/disbursements/export", url.Values{"format": {"csv"}}); p.status != http.StatusSeeOther {
+		t.Errorf("a second export = %d, want 303: nothing left to carry", p.status)
+	}
+	var exports struct {
+		Items []struct {
+			BatchID string `json:"batch_id"`
+		} `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/disbursements/exports", fin2, nil).JSON(t, &exports)
+	if len(exports.Items) != 1 {
+		t.Fatalf("exports = %+v, want one", exports.Items)
+	}
+	again := b.do("GET", "/console/disbursements/exports/"+exports.Items[0].BatchID+"?format=csv", nil)
+	if again.status != http.StatusOK || again.body != file.body {
+		t.Errorf("the file downloaded again = %d, differs from the first: %q vs %q", again.status, again.body, file.body)
 	}
 }

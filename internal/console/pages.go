@@ -29,6 +29,7 @@ type pageData struct {
 	App           *models.ApplicationState
 	History       []historyEntry
 	Disbursements []disbursement
+	Programmes    []programme
 	Status        string // the list filter
 	Statuses      []string
 	TemporalLink  string
@@ -102,7 +103,7 @@ func (c *Console) parseTemplates() error {
 		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },
@@ -167,6 +168,16 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 	}
 	d.Apps = apps.Items
+	if u.Role == string(models.RoleFinance) || u.Role == string(models.RoleAdmin) {
+		var progs struct {
+			Items []programme `json:"items"`
+		}
+		if res := c.call(r, u.token, http.MethodGet, "/api/v1/programmes", "", nil, &progs); res.err != nil {
+			c.fail(w, r, u, res)
+			return
+		}
+		d.Programmes = progs.Items
+	}
 	c.withFlash(w, r, &d)
 	c.render(w, r, http.StatusOK, "home", u, d)
 }
