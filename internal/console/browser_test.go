@@ -309,6 +309,9 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 	)
 	as(app.Admin,
 		shot("admin-home"),
+		chromedp.Navigate(app.URL+"/console/users"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/console/users"]`)),
+		shot("admin-users"),
 		chromedp.Navigate(app.URL+"/api/docs"),
 		chromedp.WaitVisible(chromedp.CSS(`.swagger-ui .info`)),
 		shot("api-docs"),

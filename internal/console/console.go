@@ -145,6 +145,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/disbursements/export", c.signedIn(c.exportPayments))
 	m.HandleFunc("GET /console/disbursements/exports/{batch}", c.signedIn(c.downloadBatch))
 	m.HandleFunc("GET /console/programmes/{id}/ledger", c.signedIn(c.programmeLedger))
+	m.HandleFunc("GET /console/users", c.signedIn(c.users))
+	m.HandleFunc("POST /console/users", c.signedIn(c.createAccount))
+	m.HandleFunc("POST /console/users/{id}/{action}", c.signedIn(c.accountAction))
 	m.HandleFunc("POST /console/disbursements/{id}/{action}", c.signedIn(c.disbursementAction))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", nil, pageData{Title: "not_found", Error: c.t(r, nil, "no_such_page")})

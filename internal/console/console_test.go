@@ -211,6 +211,7 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/applications/no-such-application", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 		{"/console/disbursements", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
 		{"/console/disbursements?status=paid", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
+		{"/console/users", []cell{{200, "New user"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/applications/new", []cell{{403, ""}, {200, "Submit the application"}, {200, "Submit the application"}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
@@ -356,5 +357,70 @@ func TestConsoleLedgerAndPaymentFile(t *testing.T) {
 	again := b.do("GET", "/console/disbursements/exports/"+exports.Items[0].BatchID+"?format=csv", nil)
 	if again.status != http.StatusOK || again.body != file.body {
 		t.Errorf("the file downloaded again = %d, differs from the first: %q vs %q", again.status, again.body, file.body)
+	}
+}
+
+// TestConsoleUsers: an admin files a user and sees its token once; the
+// token signs in; deactivated, the user's session ends at the next page;
+// reactivated and given a new token, only the new one signs in. Bad input
+// comes back next to its field; other roles do not get the page.
+func TestConsoleUsers(t *testing.T) {
+	app := apptest.Start(t)
+	admin := newBrowser(t, app.URL)
+	admin.do("GET", "/console/language/en", nil)
+	admin.signIn(app.Admin.Token)
+
+	p := admin.do("POST", "/console/users", url.Values{"name": {"Nina Neu"}, "role": {"reviewer"}, "organisation": {"Stadtwerke"},
+		"email": {"not-an-address"}, "idempotency_key": {"console-test-user-bad"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="err-u-email"`) || !strings.Contains(p.body, `value="Nina Neu"`) {
+		t.Errorf("a user with a bad e-mail = %d, want 422 with the error at the field and the name kept:\n%s", p.status, p.body)
+	}
+	p = admin.do("POST", "/console/users", url.Values{"name": {"Nina\u0007Neu"}, "role": {"reviewer"}})
+	if p.status != http.StatusUnprocessableEntity {
+		t.Errorf("a name with a control character = %d, want 422", p.status)
+	}
+	p = admin.do("POST", "/console/users", url.Values{"name": {"Nina Neu"}, "role": {"reviewer"}, "organisation": {"Stadtwerke"},
+		"idempotency_key": {"console-test-user-1"}})
+	token := regexp.MustCompile(`<code class="secret">(rl_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(p.body)
+	if p.status != http.StatusCreated || token == nil {
+		t.Fatalf("create user = %d, want 201 showing the token:\n%s", p.status, p.body)
+	}
+	var list struct {
+		Items []struct{ ID, Name string } `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/users", app.Admin, nil).JSON(t, &list)
+	id := ""
+	for _, u := range list.Items {
+		if u.Name == "Nina Neu" {
+			id = u.ID
+		}
+	}
+	if id == "" {
+		t.Fatal("the user made in the console is not in the API's list")
+	}
+	nina := newBrowser(t, app.URL)
+	if p := nina.signIn(token[1]); p.status != http.StatusSeeOther {
+		t.Fatalf("the new user's token signs in: %d", p.status)
+	}
+	if p := nina.do("GET", "/console/users", nil); p.status != http.StatusForbidden {
+		t.Errorf("a reviewer's GET /console/users = %d, want 403", p.status)
+	}
+	if p := admin.do("POST", "/console/users/"+id+"/deactivation", url.Values{}); p.status != http.StatusSeeOther {
+		t.Errorf("deactivate = %d, want 303", p.status)
+	}
+	if p := nina.do("GET", "/console/", nil); p.status != http.StatusSeeOther || !strings.Contains(p.location, "session_ended") {
+		t.Errorf("the deactivated user's next page = %d → %q, want 303 to sign in", p.status, p.location)
+	}
+	admin.do("POST", "/console/users/"+id+"/reactivation", url.Values{})
+	p = admin.do("POST", "/console/users/"+id+"/token", url.Values{})
+	fresh := regexp.MustCompile(`<code class="secret">(rl_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || fresh == nil || fresh[1] == token[1] {
+		t.Fatalf("new token = %d, want 200 showing a new token", p.status)
+	}
+	if p := newBrowser(t, app.URL).signIn(token[1]); p.status != http.StatusUnauthorized {
+		t.Errorf("the replaced token signs in: %d, want 401", p.status)
+	}
+	if p := newBrowser(t, app.URL).signIn(fresh[1]); p.status != http.StatusSeeOther {
+		t.Errorf("the new token does not sign in: %d", p.status)
 	}
 }

@@ -101,9 +101,10 @@ func (c *Console) parseTemplates() error {
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"key":      newKey,
 		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
+		"list":     func(v ...string) []string { return v },
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },
