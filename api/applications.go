@@ -371,9 +371,13 @@ type ApplicationSummary struct {
 	RequestedCents int64         `json:"requested_cents"`
 	GrantedCents   int64         `json:"granted_cents"`
 	PaidCents      int64         `json:"paid_cents"`
-	Currency       string        `json:"currency"`
-	SubmittedAt    time.Time     `json:"submitted_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	// RepaymentCents is what was demanded back, RepaidCents what came back
+	// of it (the principal; interest is paid first).
+	RepaymentCents int64     `json:"repayment_cents"`
+	RepaidCents    int64     `json:"repaid_cents"`
+	Currency       string    `json:"currency"`
+	SubmittedAt    time.Time `json:"submitted_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 func (s *Server) listApplications(c echo.Context) error {
@@ -390,8 +394,15 @@ func (s *Server) listApplications(c echo.Context) error {
 		}
 		f.Limit = n
 	}
+	switch c.QueryParam("owing") {
+	case "", "false":
+	case "true":
+		f.Owing = true
+	default:
+		return invalidFields(models.FieldError{Field: "owing", Message: "must be true or false"})
+	}
 	rows, err := s.cfg.Store.Applications(c.Request().Context(), store.ApplicationFilter{
-		Status: f.Status, ProgrammeID: f.ProgrammeID, After: f.After, Limit: f.Limit + 1}, scope(u))
+		Status: f.Status, ProgrammeID: f.ProgrammeID, Owing: f.Owing, After: f.After, Limit: f.Limit + 1}, scope(u))
 	if err != nil {
 		return err
 	}
@@ -404,7 +415,8 @@ func (s *Server) listApplications(c echo.Context) error {
 	for i, r := range rows {
 		items[i] = ApplicationSummary{ID: r.ID, ProgrammeID: r.ProgrammeID, Title: r.Title, Status: r.Status,
 			GroupName: r.GroupName, Lead: r.LeadOrganisation, RequestedCents: r.RequestedCents, GrantedCents: r.GrantedCents,
-			PaidCents: r.PaidCents, Currency: "EUR", SubmittedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+			PaidCents: r.PaidCents, RepaymentCents: r.RepaymentCents, RepaidCents: r.RepaidCents, Currency: "EUR",
+			SubmittedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }

@@ -202,6 +202,7 @@ func TestOpenAPIIntegration(t *testing.T) {
 	problem(http.StatusUnprocessableEntity, "POST", "/api/v1/applications", applicant, `{"programme_id": 42}`)
 	problem(http.StatusUnprocessableEntity, "GET", "/api/v1/applications?status=bogus", admin, nil)
 	problem(http.StatusUnprocessableEntity, "GET", "/api/v1/applications?limit=0", admin, nil)
+	problem(http.StatusUnprocessableEntity, "GET", "/api/v1/applications?owing=maybe", admin, nil)
 	problem(http.StatusUnprocessableEntity, "GET", "/api/v1/disbursements?status=bogus", fin1, nil)
 	problem(http.StatusUnprocessableEntity, "GET", "/api/v1/disbursements/export?format=pdf", fin1, nil)
 	problem(http.StatusUnprocessableEntity, "POST", "/api/v1/applications", applicant,

@@ -211,6 +211,7 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/applications/no-such-application", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 		{"/console/disbursements", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
 		{"/console/disbursements?status=paid", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
+		{"/console/repayments", []cell{{200, "Nothing is owed back"}, {200, ""}, {200, ""}, {200, ""}, {200, "Nothing is owed back"}}},
 		{"/console/users", []cell{{200, "New user"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/applications/new", []cell{{403, ""}, {200, "Submit the application"}, {200, "Submit the application"}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
@@ -423,4 +424,87 @@ func TestConsoleUsers(t *testing.T) {
 	if p := newBrowser(t, app.URL).signIn(fresh[1]); p.status != http.StatusSeeOther {
 		t.Errorf("the new token does not sign in: %d", p.status)
 	}
+}
+
+// TestConsoleRepayments: a grant cancelled after a payment owes the money
+// back; finance sees it on the repayments page and books receipts there
+// (the same bank reference twice counts once) until nothing is owed.
+func TestConsoleRepayments(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
+	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st struct {
+		ID       string
+		Tranches []struct {
+			ID          string
+			AmountCents int64 `json:"amount_cents"`
+		}
+	}
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
+		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
+		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
+			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", fin1, nil)
+	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/payment", fin2, map[string]any{"bank_reference": "B-1"})
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/cancellation", app.Admin, map[string]any{"reason": "the group dissolved"})
+	paid := st.Tranches[0].AmountCents
+
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(fin1.Token)
+	p := b.do("GET", "/console/repayments", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "/console/repayments/"+st.ID) {
+		t.Fatalf("repayments page = %d, want the cancelled application with a form:\n%s", p.status, p.body)
+	}
+	receipt := url.Values{"amount": {"3.000,00"}, "bank_reference": {"RUECK-1"}, "idempotency_key": {"console-test-rep-1"}}
+	for range 2 { // the same form twice
+		if p := b.do("POST", "/console/repayments/"+st.ID, receipt); p.status != http.StatusSeeOther {
+			t.Fatalf("book a receipt = %d, want 303", p.status)
+		}
+	}
+	// Sent again from a fresh page (another key), the same bank reference is
+	// still one receipt.
+	receipt.Set("idempotency_key", "console-test-rep-2")
+	b.do("POST", "/console/repayments/"+st.ID, receipt)
+	var owing struct {
+		Items []struct {
+			ID             string `json:"id"`
+			RepaymentCents int64  `json:"repayment_cents"`
+			RepaidCents    int64  `json:"repaid_cents"`
+		} `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications?owing=true", fin1, nil).JSON(t, &owing)
+	if len(owing.Items) != 1 || owing.Items[0].RepaymentCents != paid || owing.Items[0].RepaidCents != 300_000 {
+		t.Fatalf("owing after one receipt booked three times = %+v, want %d demanded, 300000 repaid", owing.Items, paid)
+	}
+	if p := b.do("POST", "/console/repayments/"+st.ID, url.Values{"amount": {"lots"}, "bank_reference": {"X"}}); p.status != http.StatusSeeOther {
+		t.Errorf("a receipt that is no amount = %d, want 303 back with the error", p.status)
+	}
+	if p := b.do("GET", "/console/repayments", nil); !strings.Contains(p.body, "not an amount") {
+		t.Errorf("the refused receipt does not say why")
+	}
+	// The group sees what it owes, without finance's form.
+	ab := newBrowser(t, app.URL)
+	ab.do("GET", "/console/language/en", nil)
+	ab.signIn(applicant.Token)
+	if p := ab.do("GET", "/console/repayments", nil); p.status != http.StatusOK || !strings.Contains(p.body, "3,000.00 EUR") ||
+		strings.Contains(p.body, `action="/console/repayments/`) {
+		t.Errorf("the applicant's repayments page = %d, want its demand (3,000.00 EUR repaid) and no booking form", p.status)
+	}
+	rest := models.FormatEuro(paid - 300_000)
+	b.do("POST", "/console/repayments/"+st.ID, url.Values{"amount": {strings.TrimSuffix(rest, " EUR")}, "bank_reference": {"RUECK-2"}})
+	if p := b.do("GET", "/console/repayments", nil); !strings.Contains(p.body, "Nothing is owed back") {
+		t.Errorf("after the rest (%s) the page still lists money owed:\n%s", rest, p.body)
+	}
+	var done struct{ Status string }
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &done)
+	if done.Status != "cancelled" {
+		t.Errorf("status after repayment = %s, want cancelled", done.Status)
+	}
+	app.BooksExact(t)
 }

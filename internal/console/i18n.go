@@ -8,6 +8,15 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"repayments":             "Repayments",
+		"demanded":               "Demanded back",
+		"repaid":                 "Repaid",
+		"outstanding":            "Outstanding",
+		"record_receipt":         "Book a receipt",
+		"received_on":            "Value date",
+		"repayments_help":        "Outstanding is the principal; where the programme charges interest, a receipt pays the interest first. The bank reference keys a receipt: the same one booked twice counts once.",
+		"nothing_owed":           "Nothing is owed back.",
+		"done.repaid":            "The receipt is booked.",
 		"users":                  "Users",
 		"new_user":               "New user",
 		"name":                   "Name",
@@ -195,6 +204,15 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"repayments":             "Rückforderungen",
+		"demanded":               "Zurückgefordert",
+		"repaid":                 "Zurückgezahlt",
+		"outstanding":            "Offen",
+		"record_receipt":         "Zahlungseingang buchen",
+		"received_on":            "Wertstellung",
+		"repayments_help":        "Offen ist der Hauptbetrag; erhebt das Programm Zinsen, tilgt ein Eingang zuerst die Zinsen. Die Bankreferenz kennzeichnet einen Eingang: derselbe zweimal gebucht zählt einmal.",
+		"nothing_owed":           "Es wird nichts zurückgefordert.",
+		"done.repaid":            "Der Zahlungseingang ist gebucht.",
 		"users":                  "Benutzer",
 		"new_user":               "Neuer Benutzer",
 		"name":                   "Name",

@@ -102,9 +102,10 @@ func (c *Console) parseTemplates() error {
 		"key":      newKey,
 		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
 		"list":     func(v ...string) []string { return v },
+		"minus":    func(a, b int64) int64 { return a - b },
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },

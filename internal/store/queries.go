@@ -194,8 +194,10 @@ func (s *Store) Application(ctx context.Context, id string, sc Scope) (models.Ap
 type ApplicationFilter struct {
 	Status      string
 	ProgrammeID string
-	After       string // cursor: the last id of the previous page
-	Limit       int
+	// Owing: only those with money demanded back and not yet repaid.
+	Owing bool
+	After string // cursor: the last id of the previous page
+	Limit int
 }
 
 // Applications lists applications in id order (ids are time-ordered UUIDv7,
@@ -207,6 +209,9 @@ func (s *Store) Applications(ctx context.Context, f ApplicationFilter, sc Scope)
 	}
 	if f.ProgrammeID != "" {
 		q = q.Where("programme_id = ?", f.ProgrammeID)
+	}
+	if f.Owing {
+		q = q.Where("repayment_cents > repaid_cents")
 	}
 	if f.After != "" {
 		q = q.Where("id > ?", f.After)
