@@ -145,6 +145,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/disbursements/export", c.signedIn(c.exportPayments))
 	m.HandleFunc("GET /console/disbursements/exports/{batch}", c.signedIn(c.downloadBatch))
 	m.HandleFunc("GET /console/programmes/{id}/ledger", c.signedIn(c.programmeLedger))
+	m.HandleFunc("GET /console/programmes/{id}/audit", c.signedIn(c.auditExport))
 	m.HandleFunc("GET /console/repayments", c.signedIn(c.repayments))
 	m.HandleFunc("POST /console/repayments/{id}", c.signedIn(c.recordRepayment))
 	m.HandleFunc("GET /console/users", c.signedIn(c.users))

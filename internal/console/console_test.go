@@ -325,6 +325,22 @@ func TestConsoleLedgerAndPaymentFile(t *testing.T) {
 		!strings.Contains(p.body, "100,000.00 EUR") {
 		t.Errorf("ledger page = %d, want 200 with the chart, 20,000.00 EUR reserved and the 100,000.00 EUR budget:\n%s", p.status, p.body)
 	}
+	// The auditors' exports, through the ledger page's form.
+	if p := b.do("GET", "/console/programmes/"+prog+"/audit?kind=journal&format=csv&from=&to=", nil); p.status != http.StatusOK ||
+		!strings.Contains(p.body, ",reserve,2000000,") || !strings.HasPrefix(p.header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("journal export = %d %q, want the CSV with the reservation as an attachment:\n%s", p.status, p.header.Get("Content-Disposition"), p.body)
+	}
+	if p := b.do("GET", "/console/programmes/"+prog+"/audit?kind=history&format=xlsx", nil); p.status != http.StatusOK ||
+		!strings.Contains(p.header.Get("Content-Type"), "spreadsheet") {
+		t.Errorf("history export as XLSX = %d %q, want 200 with a workbook", p.status, p.header.Get("Content-Type"))
+	}
+	if p := b.do("GET", "/console/programmes/"+prog+"/audit?kind=bogus", nil); p.status != http.StatusSeeOther ||
+		!strings.HasSuffix(p.location, "/ledger") {
+		t.Errorf("an export of no kind = %d → %q, want 303 back to the ledger with the reason", p.status, p.location)
+	}
+	if p := b.do("GET", "/console/programmes/"+prog+"/ledger", nil); !strings.Contains(p.body, "applications, journal or history") {
+		t.Errorf("the refused export does not say why")
+	}
 	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, "/console/programmes/"+prog+"/ledger") {
 		t.Errorf("finance's home does not link the programme's ledger")
 	}

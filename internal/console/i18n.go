@@ -8,6 +8,12 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"audit_exports":          "Exports for the auditors",
+		"export_of":              "Export",
+		"journal":                "Ledger journal",
+		"from_date":              "From",
+		"to_date":                "Until",
+		"download":               "Download",
 		"repayments":             "Repayments",
 		"demanded":               "Demanded back",
 		"repaid":                 "Repaid",
@@ -204,6 +210,12 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"audit_exports":          "Exporte für die Prüfung",
+		"export_of":              "Export",
+		"journal":                "Buchungsjournal",
+		"from_date":              "Von",
+		"to_date":                "Bis",
+		"download":               "Herunterladen",
 		"repayments":             "Rückforderungen",
 		"demanded":               "Zurückgefordert",
 		"repaid":                 "Zurückgezahlt",

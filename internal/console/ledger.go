@@ -217,7 +217,20 @@ func (c *Console) exportPayments(w http.ResponseWriter, r *http.Request, u *user
 	if p := strings.TrimSpace(r.PostFormValue("programme_id")); p != "" {
 		q.Set("programme_id", p)
 	}
-	c.download(w, r, u, "/api/v1/disbursements/export?"+q.Encode())
+	c.download(w, r, u, "/api/v1/disbursements/export?"+q.Encode(), "/console/disbursements?status=approved")
+}
+
+// auditExport hands out the auditors' exports of a programme (applications,
+// the ledger journal, the audit trail; CSV or XLSX; a period optional).
+func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	q := url.Values{}
+	for _, k := range []string{"kind", "format", "from", "to"} {
+		if v := r.URL.Query().Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	c.download(w, r, u, "/api/v1/programmes/"+url.PathEscape(id)+"/audit?"+q.Encode(), "/console/programmes/"+url.PathEscape(id)+"/ledger")
 }
 
 // downloadBatch hands out an earlier payment file again (same message id).
@@ -226,15 +239,17 @@ func (c *Console) downloadBatch(w http.ResponseWriter, r *http.Request, u *user)
 	if f := r.URL.Query().Get("format"); f == "csv" || f == "sepa" {
 		q.Set("format", f)
 	}
-	c.download(w, r, u, "/api/v1/disbursements/export?"+q.Encode())
+	c.download(w, r, u, "/api/v1/disbursements/export?"+q.Encode(), "/console/disbursements?status=paid")
 }
 
-func (c *Console) download(w http.ResponseWriter, r *http.Request, u *user, path string) {
+// download passes a file the API answers to the browser; a refusal goes
+// back to the page back with its reason.
+func (c *Console) download(w http.ResponseWriter, r *http.Request, u *user, path, back string) {
 	rec := c.exchange(r, u.token, http.MethodGet, path, "", nil)
 	if rec.status != http.StatusOK {
 		res := rec.result(http.MethodGet, path)
-		c.setFlash(w, flash{Error: res.problem.Detail})
-		http.Redirect(w, r, "/console/disbursements?status=approved", http.StatusSeeOther)
+		c.setFlash(w, flash{Error: res.problem.Detail, Fields: res.problem.Errors})
+		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
 	for _, h := range []string{"Content-Type", "Content-Disposition", "Content-Length"} {
