@@ -146,6 +146,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/disbursements/exports/{batch}", c.signedIn(c.downloadBatch))
 	m.HandleFunc("GET /console/programmes/{id}/ledger", c.signedIn(c.programmeLedger))
 	m.HandleFunc("GET /console/programmes/{id}/audit", c.signedIn(c.auditExport))
+	m.HandleFunc("GET /console/programmes/{id}", c.signedIn(c.programmePage))
+	m.HandleFunc("POST /console/programmes/{id}/{action}", c.signedIn(c.programmeAction))
 	m.HandleFunc("GET /console/repayments", c.signedIn(c.repayments))
 	m.HandleFunc("POST /console/repayments/{id}", c.signedIn(c.recordRepayment))
 	m.HandleFunc("GET /console/users", c.signedIn(c.users))

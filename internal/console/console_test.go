@@ -212,6 +212,7 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/disbursements", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
 		{"/console/disbursements?status=paid", []cell{{200, ""}, {403, ""}, {403, ""}, {403, ""}, {200, ""}}},
 		{"/console/repayments", []cell{{200, "Nothing is owed back"}, {200, ""}, {200, ""}, {200, ""}, {200, "Nothing is owed back"}}},
+		{"/console/programmes/" + prog, []cell{{200, "Change the budget"}, {403, ""}, {403, ""}, {403, ""}, {200, "Calls"}}},
 		{"/console/users", []cell{{200, "New user"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/applications/new", []cell{{403, ""}, {200, "Submit the application"}, {200, "Submit the application"}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
@@ -523,4 +524,61 @@ func TestConsoleRepayments(t *testing.T) {
 		t.Errorf("status after repayment = %s, want cancelled", done.Status)
 	}
 	app.BooksExact(t)
+}
+
+// TestConsoleProgrammes: an admin opens a call and closes it early, tops the
+// budget up and is refused a cut below what is committed, each through the
+// programme's page; finance reads the page without the forms.
+func TestConsoleProgrammes(t *testing.T) {
+	app := apptest.Start(t)
+	fin := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(app.Admin.Token)
+	page := "/console/programmes/" + prog
+	if p := b.do("POST", page+"/calls", url.Values{"title": {"Spring call"}, "opens_at": {"2020-01-01"}, "closes_at": {"2999-01-01"},
+		"budget_share": {"20.000"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("new call = %d", p.status)
+	}
+	if p := b.do("GET", page, nil); !strings.Contains(p.body, "Spring call") || !strings.Contains(p.body, "20,000.00 EUR") ||
+		!strings.Contains(p.body, "The call is created") {
+		t.Errorf("the programme page after a new call:\n%s", p.body)
+	}
+	var calls struct {
+		Items []struct {
+			ID   string `json:"id"`
+			Open bool   `json:"open"`
+		} `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+prog+"/calls", app.Admin, nil).JSON(t, &calls)
+	if len(calls.Items) != 1 || !calls.Items[0].Open {
+		t.Fatalf("calls = %+v, want one open", calls.Items)
+	}
+	b.do("POST", page+"/closure", url.Values{"call_id": {calls.Items[0].ID}})
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+prog+"/calls", app.Admin, nil).JSON(t, &calls)
+	if calls.Items[0].Open {
+		t.Errorf("the call is still open after closing it early")
+	}
+	if p := b.do("POST", page+"/calls", url.Values{"title": {"Bad"}, "opens_at": {"2027-02-01"}, "closes_at": {"2027-01-01"}}); p.status != http.StatusSeeOther {
+		t.Errorf("a call that closes before it opens = %d, want 303 back with the reason", p.status)
+	}
+	if p := b.do("GET", page, nil); !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("the refused call shows no error")
+	}
+	b.do("POST", page+"/budget", url.Values{"direction": {"top_up"}, "change": {"50.000,00"}, "reason": {"council decision 14"}})
+	b.do("POST", page+"/budget", url.Values{"direction": {"cut"}, "change": {"200.000"}, "reason": {"too much"}})
+	var l struct {
+		Budget int64 `json:"budget_cents"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+prog+"/ledger", app.Admin, nil).JSON(t, &l)
+	if l.Budget != 15_000_000 {
+		t.Errorf("budget after a top-up of 50,000.00 and a cut of 200,000.00 = %d, want 15000000 (the cut below zero refused)", l.Budget)
+	}
+	fb := newBrowser(t, app.URL)
+	fb.do("GET", "/console/language/en", nil)
+	fb.signIn(fin.Token)
+	if p := fb.do("GET", page, nil); p.status != http.StatusOK || strings.Contains(p.body, page+"/budget") || !strings.Contains(p.body, "Spring call") {
+		t.Errorf("finance's programme page = %d, want the calls without the admin's forms", p.status)
+	}
 }

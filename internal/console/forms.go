@@ -150,8 +150,7 @@ func (c *Console) reportAction(r *http.Request, u *user, id string) result {
 	kind := r.PostFormValue("kind")
 	cents, ok := parseEuro(strings.TrimSpace(r.PostFormValue("actual_costs")))
 	if !ok {
-		return result{status: http.StatusUnprocessableEntity, err: errInvalid,
-			problem: problem{Detail: c.t(r, u, "check_fields"), Errors: []fieldError{{Field: "actual_costs_cents", Message: c.t(r, u, "not_an_amount")}}}}
+		return invalidForm(c.t(r, u, "check_fields"), "actual_costs_cents", c.t(r, u, "not_an_amount"))
 	}
 	body := map[string]any{"kind": kind, "narrative": r.PostFormValue("narrative"), "actual_costs_cents": cents}
 	return c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/reports", formKey(r), body, nil)

@@ -105,7 +105,7 @@ func (c *Console) parseTemplates() error {
 		"minus":    func(a, b int64) int64 { return a - b },
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments", "programme"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },

@@ -46,8 +46,7 @@ func (c *Console) recordRepayment(w http.ResponseWriter, r *http.Request, u *use
 	id := r.PathValue("id")
 	cents, ok := parseEuro(r.PostFormValue("amount"))
 	if !ok {
-		c.setFlash(w, flash{Error: c.t(r, u, "check_fields"), Fields: []fieldError{{Field: "amount_cents", Message: c.t(r, u, "not_an_amount")}}})
-		http.Redirect(w, r, "/console/repayments", http.StatusSeeOther)
+		c.acted(w, r, u, "/console/repayments", invalidForm(c.t(r, u, "check_fields"), "amount_cents", c.t(r, u, "not_an_amount")), "")
 		return
 	}
 	body := map[string]any{"amount_cents": cents, "bank_reference": strings.TrimSpace(r.PostFormValue("bank_reference"))}
