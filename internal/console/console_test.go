@@ -305,17 +305,7 @@ func TestConsoleLedgerAndPaymentFile(t *testing.T) {
 	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
 	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
 	prog := app.CreateProgramme(t, 10_000_000, nil)
-	var st struct {
-		ID       string
-		Tranches []struct{ ID string }
-	}
-	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
-	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
-		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
-		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
-			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
-	}
-	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	st := activeGrant(t, app, applicant, prog)
 	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", fin1, nil)
 
 	b := newBrowser(t, app.URL)
@@ -452,20 +442,7 @@ func TestConsoleRepayments(t *testing.T) {
 	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
 	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
 	prog := app.CreateProgramme(t, 10_000_000, nil)
-	var st struct {
-		ID       string
-		Tranches []struct {
-			ID          string
-			AmountCents int64 `json:"amount_cents"`
-		}
-	}
-	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
-	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
-		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
-		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
-			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
-	}
-	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	st := activeGrant(t, app, applicant, prog)
 	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/approval", fin1, nil)
 	app.Must(t, 200, "POST", "/api/v1/disbursements/"+st.Tranches[0].ID+"/payment", fin2, map[string]any{"bank_reference": "B-1"})
 	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/cancellation", app.Admin, map[string]any{"reason": "the group dissolved"})
@@ -581,4 +558,29 @@ func TestConsoleProgrammes(t *testing.T) {
 	if p := fb.do("GET", page, nil); p.status != http.StatusOK || strings.Contains(p.body, page+"/budget") || !strings.Contains(p.body, "Spring call") {
 		t.Errorf("finance's programme page = %d, want the calls without the admin's forms", p.status)
 	}
+}
+
+// grant is an application as the API answers it, with its tranches.
+type grant struct {
+	ID       string
+	Tranches []struct {
+		ID          string
+		AmountCents int64 `json:"amount_cents"`
+	}
+}
+
+// activeGrant submits the applicant's proposal of 20,000.00 EUR, has three
+// impartial board members approve it and the applicant accept: the first
+// tranche is due.
+func activeGrant(t *testing.T, app *apptest.App, applicant apptest.User, prog string) grant {
+	t.Helper()
+	var st grant
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
+		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
+		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
+			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
+	return st
 }
