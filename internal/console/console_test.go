@@ -584,3 +584,51 @@ func activeGrant(t *testing.T, app *apptest.App, applicant apptest.User, prog st
 	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil).JSON(t, &st)
 	return st
 }
+
+// TestConsoleInvitations: the partner a proposal names sees the invitation
+// on its applicant's home page and joins the group there; the API then
+// counts it as a member.
+func TestConsoleInvitations(t *testing.T) {
+	app := apptest.Start(t)
+	anna := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	bernd := app.CreateUser(t, "Bernd Buchladen", "applicant", "Buchladen Eck") // the registered partner
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st struct{ ID string }
+	app.Must(t, 201, "POST", "/api/v1/applications", anna, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(bernd.Token)
+	p := b.do("GET", "/console/", nil)
+	if !strings.Contains(p.body, `action="/console/applications/`+st.ID+`/invitation"`) {
+		t.Fatalf("the partner's home shows no invitation:\n%s", p.body)
+	}
+	if p := b.do("POST", "/console/applications/"+st.ID+"/invitation", url.Values{"accept": {"true"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("join = %d, want 303", p.status)
+	}
+	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, "Your company is a member") ||
+		strings.Contains(p.body, `/invitation"`) {
+		t.Errorf("after joining the home page should say so and show no invitation")
+	}
+	var got struct {
+		Proposal struct {
+			Group struct {
+				Members []struct {
+					Name         string `json:"name"`
+					Confirmation string `json:"confirmation"`
+				} `json:"members"`
+			} `json:"group"`
+		} `json:"proposal"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, anna, nil).JSON(t, &got)
+	for _, m := range got.Proposal.Group.Members {
+		if m.Name == "Buchladen Eck" && m.Confirmation != "confirmed" {
+			t.Errorf("Buchladen Eck is %q after joining in the console, want confirmed", m.Confirmation)
+		}
+	}
+	// Answered once, a second answer is the API's 409, shown.
+	b.do("POST", "/console/applications/"+st.ID+"/invitation", url.Values{"accept": {"false"}})
+	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("a second answer to the invitation shows no refusal")
+	}
+}

@@ -8,6 +8,13 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"invitations":            "Invitations to a group",
+		"invites_you":            "invites your company to",
+		"join":                   "Join the group",
+		"decline":                "Decline",
+		"invitation_help":        "Until your company joins, it does not count as a member and cannot act for the group; its board members count as conflicted all the same.",
+		"done.joined":            "Your company is a member of the group.",
+		"done.declined":          "You declined the invitation.",
 		"programme_page":         "Programme",
 		"calls":                  "Calls",
 		"opens":                  "Opens",
@@ -232,6 +239,13 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"invitations":            "Einladungen in einen Verbund",
+		"invites_you":            "lädt Ihr Unternehmen ein zu",
+		"join":                   "Dem Verbund beitreten",
+		"decline":                "Ablehnen",
+		"invitation_help":        "Bis Ihr Unternehmen beitritt, zählt es nicht als Mitglied und kann nicht für den Verbund handeln; seine Mitglieder im Lenkungskreis gelten trotzdem als befangen.",
+		"done.joined":            "Ihr Unternehmen ist Mitglied des Verbunds.",
+		"done.declined":          "Sie haben die Einladung abgelehnt.",
 		"programme_page":         "Programm",
 		"calls":                  "Aufrufe",
 		"opens":                  "Öffnet",

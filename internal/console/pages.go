@@ -30,6 +30,7 @@ type pageData struct {
 	History       []historyEntry
 	Disbursements []disbursement
 	Programmes    []programme
+	Invitations   []invitation
 	Status        string // the list filter
 	Statuses      []string
 	TemporalLink  string
@@ -44,6 +45,13 @@ type appRow struct {
 	GrantedCents   int64         `json:"granted_cents"`
 	PaidCents      int64         `json:"paid_cents"`
 	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+type invitation struct {
+	ApplicationID string `json:"application_id"`
+	Title         string `json:"title"`
+	GroupName     string `json:"group_name"`
+	Lead          string `json:"lead_organisation"`
 }
 
 type notification struct {
@@ -170,6 +178,16 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 	}
 	d.Apps = apps.Items
+	if u.Role == string(models.RoleApplicant) {
+		var inv struct {
+			Items []invitation `json:"items"`
+		}
+		if res := c.call(r, u.token, http.MethodGet, "/api/v1/invitations", "", nil, &inv); res.err != nil {
+			c.fail(w, r, u, res)
+			return
+		}
+		d.Invitations = inv.Items
+	}
 	if u.Role == string(models.RoleFinance) || u.Role == string(models.RoleAdmin) {
 		var progs struct {
 			Items []programme `json:"items"`
@@ -241,6 +259,16 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 			"comment": r.PostFormValue("comment")}
 	case "reports":
 		c.acted(w, r, u, back, c.reportAction(r, u, id), "done.reported")
+		return
+	case "invitation":
+		accept := r.PostFormValue("accept") == "true"
+		done := "done.declined"
+		if accept {
+			done = "done.joined"
+		}
+		res := c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/invitation", formKey(r),
+			map[string]any{"accept": accept}, nil)
+		c.acted(w, r, u, "/console/", res, done)
 		return
 	case "assessment":
 		c.acted(w, r, u, back, c.assessmentAction(r, u, id), "done.assessed")
