@@ -155,7 +155,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/users/{id}/{action}", c.signedIn(c.accountAction))
 	m.HandleFunc("POST /console/disbursements/{id}/{action}", c.signedIn(c.disbursementAction))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.render(w, r, http.StatusNotFound, "error", nil, pageData{Title: "not_found", Error: c.t(r, nil, "no_such_page")})
+		c.notFound(w, r, nil)
 	})
 	c.mux = m
 }
@@ -407,6 +407,11 @@ func (rec *recorder) WriteHeader(status int) {
 	if !rec.wrote {
 		rec.status, rec.wrote = status, true
 	}
+}
+
+// notFound answers a path or form action the console does not have.
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, u *user) {
+	c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
 }
 
 // fail renders an API refusal (or a fault) as a page with its status.

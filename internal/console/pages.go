@@ -274,7 +274,7 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 		c.acted(w, r, u, back, c.assessmentAction(r, u, id), "done.assessed")
 		return
 	default:
-		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		c.notFound(w, r, u)
 		return
 	}
 	res := c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+path, formKey(r), body, nil)
@@ -324,7 +324,7 @@ func (c *Console) disbursementAction(w http.ResponseWriter, r *http.Request, u *
 	case "failure":
 		body, done = map[string]any{"reason": strings.TrimSpace(r.PostFormValue("reason"))}, "done.failed"
 	default:
-		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		c.notFound(w, r, u)
 		return
 	}
 	res := c.call(r, u.token, http.MethodPost, "/api/v1/disbursements/"+url.PathEscape(id)+"/"+action, formKey(r), body, nil)

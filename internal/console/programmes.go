@@ -85,7 +85,7 @@ func (c *Console) programmeAction(w http.ResponseWriter, r *http.Request, u *use
 		body := map[string]any{"change_cents": cents, "reason": v("reason")}
 		c.acted(w, r, u, back, c.call(r, u.token, http.MethodPost, "/api/v1/programmes/"+id+"/budget", formKey(r), body, nil), "done.budget")
 	default:
-		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		c.notFound(w, r, u)
 	}
 }
 

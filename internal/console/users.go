@@ -106,6 +106,6 @@ func (c *Console) accountAction(w http.ResponseWriter, r *http.Request, u *user)
 		}
 		c.drawUsers(w, r, u, http.StatusOK, usersPage{pageData: pageData{Notice: c.t(r, u, "done.token")}, NewToken: &made})
 	default:
-		c.render(w, r, http.StatusNotFound, "error", u, pageData{Title: "not_found", Error: c.t(r, u, "no_such_page")})
+		c.notFound(w, r, u)
 	}
 }
