@@ -141,6 +141,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/applications", c.signedIn(c.submitApplication))
 	m.HandleFunc("GET /console/applications/{id}", c.signedIn(c.application))
 	m.HandleFunc("POST /console/applications/{id}/{action}", c.signedIn(c.applicationAction))
+	m.HandleFunc("GET /console/applications/{id}/revision", c.signedIn(c.revision))
+	m.HandleFunc("GET /console/applications/{id}/documents/{doc}", c.signedIn(c.documentDownload))
+	m.HandleFunc("GET /console/applications/{id}/letters/{kind}", c.signedIn(c.letter))
 	m.HandleFunc("GET /console/disbursements", c.signedIn(c.disbursements))
 	m.HandleFunc("POST /console/disbursements/export", c.signedIn(c.exportPayments))
 	m.HandleFunc("GET /console/disbursements/exports/{batch}", c.signedIn(c.downloadBatch))
@@ -344,15 +347,23 @@ func (c *Console) callRaw(r *http.Request, token, method, path string) ([]byte, 
 
 // exchange serves one request of the user's to the API in-process.
 func (c *Console) exchange(r *http.Request, token, method, path, idempotencyKey string, body any) *recorder {
+	if body == nil {
+		return c.exchangeBody(r, token, method, path, idempotencyKey, "", nil)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return &recorder{header: http.Header{}, status: http.StatusInternalServerError}
+	}
+	return c.exchangeBody(r, token, method, path, idempotencyKey, "application/json", bytes.NewReader(raw))
+}
+
+// exchangeBody is exchange with a body of the given type (none if
+// contentType is empty).
+func (c *Console) exchangeBody(r *http.Request, token, method, path, idempotencyKey, contentType string, body io.Reader) *recorder {
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	var rd io.Reader = http.NoBody // as a server's request has, never nil
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			rec.status = http.StatusInternalServerError
-			return rec
-		}
-		rd = bytes.NewReader(raw)
+	if contentType != "" {
+		rd = body
 	}
 	req, err := http.NewRequestWithContext(r.Context(), method, path, rd)
 	if err != nil {
@@ -362,8 +373,8 @@ func (c *Console) exchange(r *http.Request, token, method, path, idempotencyKey 
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)

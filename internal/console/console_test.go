@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"reallabor/internal/apptest"
 	"reallabor/internal/console"
@@ -215,6 +216,11 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/programmes/" + prog, []cell{{200, "Change the budget"}, {403, ""}, {403, ""}, {403, ""}, {200, "Calls"}}},
 		{"/console/users", []cell{{200, "New user"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/applications/new", []cell{{403, ""}, {200, "Submit the application"}, {200, "Submit the application"}, {403, ""}, {403, ""}}},
+		{"/console/applications/" + st.ID + "/revision", []cell{{403, ""}, {200, "Send the revised proposal"}, {404, ""}, {403, ""}, {403, ""}}},
+		// Before a decision there is no letter: back to the page with the API's reason.
+		{"/console/applications/" + st.ID + "/letters/decision-letter", []cell{{303, ""}, {303, ""}, {303, ""}, {303, ""}, {303, ""}}},
+		{"/console/applications/" + st.ID + "/letters/nonsense", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
+		{"/console/applications/" + st.ID + "/documents/no-such-document", []cell{{303, ""}, {303, ""}, {303, ""}, {303, ""}, {303, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
 	for i, u := range users {
@@ -562,9 +568,17 @@ func TestConsoleProgrammes(t *testing.T) {
 
 // grant is an application as the API answers it, with its tranches.
 type grant struct {
-	ID       string
+	ID            string
+	Status        string
+	RevisionRound int `json:"revision_round"`
+	Proposal      struct {
+		Title          string
+		RequestedCents int64     `json:"requested_cents"`
+		EndDate        time.Time `json:"end_date"`
+	}
 	Tranches []struct {
 		ID          string
+		Status      string
 		AmountCents int64 `json:"amount_cents"`
 	}
 }

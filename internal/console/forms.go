@@ -45,6 +45,8 @@ type formPage struct {
 	Form       submission
 	Programmes []programme
 	Errors     map[string]string // field: message, as the API names fields
+	// RevisionOf is the application a revision is for ("" for a new one).
+	RevisionOf string
 }
 
 func (c *Console) newApplication(w http.ResponseWriter, r *http.Request, u *user) {
@@ -83,8 +85,10 @@ func (c *Console) drawSubmission(w http.ResponseWriter, r *http.Request, u *user
 	c.renderAny(w, r, status, "submit", u, &p.pageData, &p)
 }
 
-// submitApplication sends the form to POST /api/v1/applications.
-func (c *Console) submitApplication(w http.ResponseWriter, r *http.Request, u *user) {
+// readSubmission reads the submission form (or the revision's, which is the
+// same form) into what was typed, the API's body and the amounts it could
+// not read.
+func (c *Console) readSubmission(r *http.Request, u *user) (submission, map[string]any, []fieldError) {
 	_ = r.ParseForm()
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	f := submission{ProgrammeID: v("programme_id"), Title: v("title"), Summary: v("summary"), Requested: v("requested"),
@@ -98,7 +102,7 @@ func (c *Console) submitApplication(w http.ResponseWriter, r *http.Request, u *u
 		}
 		return cents
 	}
-	body := map[string]any{"programme_id": f.ProgrammeID, "title": f.Title, "summary": f.Summary,
+	body := map[string]any{"title": f.Title, "summary": f.Summary,
 		"requested_cents": money("requested_cents", f.Requested), "total_cost_cents": money("total_cost_cents", f.TotalCost),
 		"start_date": f.StartDate, "end_date": f.EndDate,
 		"payee": map[string]any{"name": f.PayeeName, "iban": f.PayeeIBAN, "bic": f.PayeeBIC}}
@@ -126,6 +130,13 @@ func (c *Console) submitApplication(w http.ResponseWriter, r *http.Request, u *u
 	if len(plan) > 0 {
 		body["cost_plan"] = plan
 	}
+	return f, body, bad
+}
+
+// submitApplication sends the form to POST /api/v1/applications.
+func (c *Console) submitApplication(w http.ResponseWriter, r *http.Request, u *user) {
+	f, body, bad := c.readSubmission(r, u)
+	body["programme_id"] = f.ProgrammeID
 	if len(bad) > 0 {
 		c.drawSubmission(w, r, u, http.StatusUnprocessableEntity, f, bad, c.t(r, u, "check_fields"))
 		return

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,9 @@ type pageData struct {
 	Status        string // the list filter
 	Statuses      []string
 	TemporalLink  string
+	Documents     []document
+	DocumentKinds []string
+	DocumentsOn   bool // the API stores uploads
 }
 
 type appRow struct {
@@ -111,6 +115,12 @@ func (c *Console) parseTemplates() error {
 		"has":      func(role string, u *user) bool { return u != nil && u.Role == role },
 		"list":     func(v ...string) []string { return v },
 		"minus":    func(a, b int64) int64 { return a - b },
+		"kb": func(n int64) string {
+			if n < 1024 {
+				return fmt.Sprintf("%d B", n)
+			}
+			return fmt.Sprintf("%d KB", (n+1023)/1024)
+		},
 	}
 	c.pages = map[string]*template.Template{}
 	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments", "programme"} {
@@ -218,7 +228,17 @@ func (c *Console) application(w http.ResponseWriter, r *http.Request, u *user) {
 		c.fail(w, r, u, res)
 		return
 	}
-	d := pageData{Title: "application", App: &app, History: hist.Items}
+	d := pageData{Title: "application", App: &app, History: hist.Items, DocumentKinds: documentKinds}
+	var docs struct {
+		Items []document `json:"items"`
+	}
+	switch res := c.call(r, u.token, http.MethodGet, "/api/v1/applications/"+url.PathEscape(id)+"/documents", "", nil, &docs); {
+	case res.err == nil:
+		d.Documents, d.DocumentsOn = docs.Items, true
+	case res.status != http.StatusServiceUnavailable: // 503: no storage configured, the page says so by its absence
+		c.fail(w, r, u, res)
+		return
+	}
 	if u.Role == string(models.RoleAdmin) && c.cfg.TemporalUI != "" {
 		d.TemporalLink = strings.TrimRight(c.cfg.TemporalUI, "/") + "/namespaces/" + url.PathEscape(c.cfg.Namespace) +
 			"/workflows/application-" + url.PathEscape(app.ID)
@@ -272,6 +292,41 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 		return
 	case "assessment":
 		c.acted(w, r, u, back, c.assessmentAction(r, u, id), "done.assessed")
+		return
+	case "revision":
+		c.submitRevision(w, r, u, id)
+		return
+	case "withdrawal":
+		path, body, done = "/withdrawal", map[string]any{"reason": r.PostFormValue("reason")}, "done.withdrawn"
+	case "cancellation":
+		path, body, done = "/cancellation", map[string]any{"reason": r.PostFormValue("reason")}, "done.cancelled"
+	case "review-deadline":
+		days, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("days")))
+		if err != nil {
+			c.acted(w, r, u, back, invalidForm(c.t(r, u, "check_fields"), "days", c.t(r, u, "not_a_number")), "")
+			return
+		}
+		path, body, done = "/review-deadline", map[string]any{"days": days}, "done.extended"
+	case "amendments":
+		path, body, done = "/amendments", amendmentBody(r), "done.amendment_requested"
+	case "amendment-decision":
+		path = "/amendments/" + url.PathEscape(r.PostFormValue("amendment_id")) + "/decision"
+		body, done = map[string]any{"decision": r.PostFormValue("decision"), "reason": r.PostFormValue("reason")}, "done.amendment_decided"
+	case "drawdowns":
+		amount, ok1 := parseEuro(r.PostFormValue("amount"))
+		costs, ok2 := parseEuro(r.PostFormValue("costs_incurred"))
+		if !ok1 || !ok2 {
+			field := "amount_cents"
+			if ok1 {
+				field = "costs_incurred_cents"
+			}
+			c.acted(w, r, u, back, invalidForm(c.t(r, u, "check_fields"), field, c.t(r, u, "not_an_amount")), "")
+			return
+		}
+		path, body, done = "/drawdowns", map[string]any{"amount_cents": amount, "costs_incurred_cents": costs}, "done.drawdown_requested"
+	case "documents":
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
+		c.acted(w, r, u, back, c.documentAction(r, u, id), "done.uploaded")
 		return
 	default:
 		c.notFound(w, r, u)

@@ -1,0 +1,191 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"reallabor/models"
+)
+
+// The application's forms beyond the main path: the revision a board asked
+// for, withdrawal and cancellation, a longer review, amendments and their
+// decision, drawdowns, documents, and the letters the API writes. Each is
+// one API call as the signed-in user; the console only reads the form.
+
+// document is one attached file, as GET .../documents lists it.
+type document struct {
+	ID          string    `json:"id"`
+	ReportID    string    `json:"report_id"`
+	AmendmentID string    `json:"amendment_id"`
+	Kind        string    `json:"kind"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	SizeBytes   int64     `json:"size_bytes"`
+	UploadedBy  string    `json:"uploaded_by"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+}
+
+// documentKinds are the kinds the upload form offers (the API's).
+var documentKinds = []string{"proposal", "agreement", "receipt", "report", "amendment", "other"}
+
+// maxUpload bounds what the console reads of an upload before the API
+// judges it (the API's own limit is the one users meet).
+const maxUpload = 64 << 20
+
+// revision draws the submission form filled with the proposal as it stands,
+// to send back revised.
+func (c *Console) revision(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	var app models.ApplicationState
+	if res := c.call(r, u.token, http.MethodGet, "/api/v1/applications/"+url.PathEscape(id), "", nil, &app); res.err != nil {
+		c.fail(w, r, u, res)
+		return
+	}
+	c.drawRevision(w, r, u, http.StatusOK, app.ID, typedProposal(app.Proposal), nil, "")
+}
+
+// typedProposal is a proposal as its form shows it.
+func typedProposal(p models.Proposal) submission {
+	f := submission{Title: p.Title, Summary: p.Summary, Requested: euroInput(p.RequestedCents),
+		TotalCost: euroInput(p.TotalCostCents), StartDate: dateInput(p.StartDate), EndDate: dateInput(p.EndDate),
+		GroupName: p.Group.Name, PayeeName: p.Payee.Name, PayeeIBAN: p.Payee.IBAN, PayeeBIC: p.Payee.BIC}
+	for _, m := range p.Group.Members {
+		aid := ""
+		if m.PriorDeMinimisCents > 0 {
+			aid = euroInput(m.PriorDeMinimisCents)
+		}
+		f.Members = append(f.Members, memberRow{Name: m.Name, PriorAid: aid})
+	}
+	for _, cat := range costCategories {
+		row := costRow{Category: cat}
+		for _, l := range p.CostPlan {
+			if string(l.Category) == cat {
+				row.Description, row.Amount = l.Description, euroInput(l.AmountCents)
+			}
+		}
+		f.Costs = append(f.Costs, row)
+	}
+	return f
+}
+
+// euroInput writes cents as a form field holds them: "20000" or "20000.50".
+func euroInput(cents int64) string {
+	if cents%100 == 0 {
+		return strconv.FormatInt(cents/100, 10)
+	}
+	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
+}
+
+func dateInput(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+func (c *Console) drawRevision(w http.ResponseWriter, r *http.Request, u *user, status int, id string, f submission, fields []fieldError, msg string) {
+	if u.Role != string(models.RoleApplicant) {
+		c.render(w, r, http.StatusForbidden, "error", u, pageData{Title: "forbidden", Error: c.t(r, u, "applicants_only")})
+		return
+	}
+	for len(f.Members) < memberRows {
+		f.Members = append(f.Members, memberRow{})
+	}
+	p := formPage{pageData: pageData{Title: "revise_application", Error: msg, Fields: fields}, Form: f,
+		Errors: map[string]string{}, RevisionOf: id}
+	for _, fe := range fields {
+		p.Errors[fe.Field] = fe.Message
+	}
+	c.renderAny(w, r, status, "submit", u, &p.pageData, &p)
+}
+
+// submitRevision sends the revised proposal; a refusal draws the form again
+// with what was typed and the field errors.
+func (c *Console) submitRevision(w http.ResponseWriter, r *http.Request, u *user, id string) {
+	f, body, bad := c.readSubmission(r, u)
+	if len(bad) > 0 {
+		c.drawRevision(w, r, u, http.StatusUnprocessableEntity, id, f, bad, c.t(r, u, "check_fields"))
+		return
+	}
+	res := c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/revision", formKey(r), body, nil)
+	switch {
+	case res.err == nil:
+		c.setFlash(w, flash{Notice: c.t(r, u, "done.revised")})
+		http.Redirect(w, r, "/console/applications/"+url.PathEscape(id), http.StatusSeeOther)
+	case res.status >= 500:
+		c.fail(w, r, u, res)
+	default:
+		c.drawRevision(w, r, u, res.status, id, f, res.problem.Errors, res.problem.Detail)
+	}
+}
+
+// amendmentAction applies for a change of plan: a later end date, another
+// account for the payments, or both.
+func amendmentBody(r *http.Request) map[string]any {
+	body := map[string]any{"reason": r.PostFormValue("reason")}
+	if d := strings.TrimSpace(r.PostFormValue("end_date")); d != "" {
+		body["end_date"] = d
+	}
+	if iban := strings.TrimSpace(r.PostFormValue("payee_iban")); iban != "" || strings.TrimSpace(r.PostFormValue("payee_name")) != "" {
+		body["payee"] = map[string]any{"name": strings.TrimSpace(r.PostFormValue("payee_name")), "iban": iban,
+			"bic": strings.TrimSpace(r.PostFormValue("payee_bic"))}
+	}
+	return body
+}
+
+// documentAction sends one file to the API as the multipart upload it
+// takes.
+func (c *Console) documentAction(r *http.Request, u *user, id string) result {
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		return invalidForm(c.t(r, u, "check_fields"), "file", c.t(r, u, "choose_file"))
+	}
+	defer file.Close()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, k := range []string{"kind", "report_id", "amendment_id"} {
+		if v := r.PostFormValue(k); v != "" {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", multipart.FileContentDisposition("file", hdr.Filename))
+	h.Set("Content-Type", "application/octet-stream") // the API reads the type from the content
+	part, _ := mw.CreatePart(h)
+	if _, err := io.Copy(part, io.LimitReader(file, maxUpload)); err != nil {
+		return invalidForm(c.t(r, u, "upload_failed"), "file", err.Error())
+	}
+	_ = mw.Close()
+	rec := c.exchangeBody(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/documents", formKey(r),
+		mw.FormDataContentType(), &buf)
+	return rec.result(http.MethodPost, "/api/v1/applications/"+id+"/documents")
+}
+
+// documentDownload hands out an attached file.
+func (c *Console) documentDownload(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("id")
+	c.download(w, r, u, "/api/v1/applications/"+url.PathEscape(id)+"/documents/"+url.PathEscape(r.PathValue("doc")),
+		"/console/applications/"+url.PathEscape(id))
+}
+
+// letters are the PDFs the API writes for an application.
+var letters = map[string]bool{"decision-letter": true, "agreement": true, "de-minimis-certificate": true}
+
+// letter hands out the decision letter, the grant agreement or the
+// de-minimis certificate.
+func (c *Console) letter(w http.ResponseWriter, r *http.Request, u *user) {
+	id, kind := r.PathValue("id"), r.PathValue("kind")
+	if !letters[kind] {
+		c.notFound(w, r, u)
+		return
+	}
+	c.download(w, r, u, "/api/v1/applications/"+url.PathEscape(id)+"/"+kind, "/console/applications/"+url.PathEscape(id))
+}

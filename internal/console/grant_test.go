@@ -1,0 +1,243 @@
+package console_test
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"reallabor/internal/apptest"
+)
+
+// upload sends the document form as a browser does (multipart).
+func (b *browser) upload(path string, fields map[string]string, filename string, data []byte) page {
+	b.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if filename != "" {
+		fw, _ := mw.CreateFormFile("file", filename)
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", b.base+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(raw), header: resp.Header}
+}
+
+// TestConsoleRevision: the board asks for a revision; the applicant finds
+// the proposal as it stands in the form, changes it, and a refused amount
+// comes back inline with what was typed; the revised proposal goes to the
+// board.
+func TestConsoleRevision(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st grant
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
+		rev := app.CreateUser(t, "Reviewer "+org, "reviewer", org)
+		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
+			map[string]any{"recommendation": "revise", "scores": apptest.Scores(3)})
+	}
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(applicant.Token)
+	if p := b.do("GET", "/console/applications/"+st.ID, nil); !strings.Contains(p.body, "/console/applications/"+st.ID+"/revision") {
+		t.Fatalf("the application asking for a revision has no link to revise it:\n%s", p.body)
+	}
+	p := b.do("GET", "/console/applications/"+st.ID+"/revision", nil)
+	for _, want := range []string{`value="Click &amp; Collect Altstadt"`, `value="20000"`, `value="Buchladen Eck"`, `value="10000"`, `value="2027-12-31"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the revision form lacks %s (the proposal as it stands)", want)
+		}
+	}
+	form := url.Values{"title": {"Click & Collect Altstadt, sharper"}, "summary": {"six shops, milestones per quarter"},
+		"requested": {"18.000"}, "total_cost": {"lots"}, "start_date": {"2027-01-01"}, "end_date": {"2027-12-31"},
+		"group_name": {"Altstadt retailers"}, "member_0": {"Cafe Mitte"}, "member_1": {"Buchladen Eck"}, "member_aid_1": {"10.000"},
+		"payee_name": {"Cafe Mitte GmbH"}, "payee_iban": {"DE89 3704 0044 0532 0130 00"}, "idempotency_key": {"console-test-revision"}}
+	if p := b.do("POST", "/console/applications/"+st.ID+"/revision", form); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "not an amount") || !strings.Contains(p.body, `value="Click &amp; Collect Altstadt, sharper"`) {
+		t.Fatalf("a revision with a bad amount = %d, want 422 with the error and the form as typed:\n%s", p.status, p.body)
+	}
+	form.Set("total_cost", "36.000")
+	if p := b.do("POST", "/console/applications/"+st.ID+"/revision", form); p.status != http.StatusSeeOther {
+		t.Fatalf("revision = %d, want 303:\n%s", p.status, p.body)
+	}
+	var now grant
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	if now.Status != "in_review" || now.Proposal.Title != "Click & Collect Altstadt, sharper" || now.Proposal.RequestedCents != 1_800_000 {
+		t.Errorf("after the revision: %s %q %d, want in_review with the new title and 1,800,000 cents", now.Status, now.Proposal.Title,
+			now.Proposal.RequestedCents)
+	}
+	// Sent again (a reload), the same form is the same revision, not a second.
+	if p := b.do("POST", "/console/applications/"+st.ID+"/revision", form); p.status != http.StatusSeeOther {
+		t.Errorf("the same revision again = %d, want 303 (idempotent)", p.status)
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	if now.RevisionRound != 1 {
+		t.Errorf("revision round after the form sent twice = %d, want 1", now.RevisionRound)
+	}
+	// A reviewer has no revision form.
+	rev := newBrowser(t, app.URL)
+	rev.signIn(app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke Süd").Token)
+	if p := rev.do("GET", "/console/applications/"+st.ID+"/revision", nil); p.status != http.StatusForbidden {
+		t.Errorf("a reviewer's revision page = %d, want 403", p.status)
+	}
+}
+
+// TestConsoleGrantForms: documents attached and read back, the letters,
+// an amendment applied for and approved by the programme's admin, a drawdown, and the
+// end of an application by its group or for cause, each through the pages.
+func TestConsoleGrantForms(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	st := activeGrant(t, app, applicant, prog)
+	page := "/console/applications/" + st.ID
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(applicant.Token)
+
+	// Documents.
+	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+	key := map[string]string{"kind": "agreement", "idempotency_key": "console-test-doc"}
+	if p := b.upload(page+"/documents", key, "signed agreement.pdf", pdf); p.status != http.StatusSeeOther {
+		t.Fatalf("upload = %d:\n%s", p.status, p.body)
+	}
+	p := b.do("GET", page, nil)
+	if !strings.Contains(p.body, "The document is attached") || !strings.Contains(p.body, "signed agreement.pdf") {
+		t.Fatalf("the page after the upload does not list the file:\n%s", p.body)
+	}
+	var docs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID+"/documents", applicant, nil).JSON(t, &docs)
+	if len(docs.Items) != 1 {
+		t.Fatalf("documents = %+v, want the one uploaded", docs.Items)
+	}
+	if d := b.do("GET", page+"/documents/"+docs.Items[0].ID, nil); d.status != 200 || d.body != string(pdf) ||
+		d.header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("download = %d %q, want the same bytes as application/pdf", d.status, d.header.Get("Content-Type"))
+	}
+	if p := b.upload(page+"/documents", map[string]string{"kind": "agreement"}, "", nil); p.status != http.StatusSeeOther {
+		t.Errorf("an upload without a file = %d, want 303 back with the error", p.status)
+	} else if p := b.do("GET", page, nil); !strings.Contains(p.body, "choose a file") {
+		t.Errorf("the upload without a file does not say why")
+	}
+	if p := b.upload(page+"/documents", map[string]string{"kind": "love letter"}, "x.pdf", pdf); p.status != http.StatusSeeOther {
+		t.Errorf("an upload of an unknown kind = %d", p.status)
+	} else if p := b.do("GET", page, nil); !strings.Contains(p.body, "must be one of") {
+		t.Errorf("the upload of an unknown kind does not say the API's reason")
+	}
+	for _, l := range []string{"agreement", "decision-letter", "de-minimis-certificate"} {
+		if d := b.do("GET", page+"/letters/"+l, nil); d.status != 200 || !strings.HasPrefix(d.body, "%PDF") {
+			t.Errorf("letter %s = %d %q, want a PDF", l, d.status, d.header.Get("Content-Type"))
+		}
+	}
+	if d := b.do("GET", page+"/letters/love-letter", nil); d.status != http.StatusNotFound {
+		t.Errorf("an unknown letter = %d, want 404", d.status)
+	}
+	// A stranger's browser gets neither the file nor the letters.
+	other := newBrowser(t, app.URL)
+	other.signIn(app.CreateUser(t, "Otto Other", "applicant", "Bäckerei Süd").Token)
+	if d := other.do("GET", page+"/documents/"+docs.Items[0].ID, nil); d.status == 200 {
+		t.Errorf("another group's applicant downloaded the document")
+	}
+	if d := other.do("GET", page+"/letters/agreement", nil); d.status == 200 {
+		t.Errorf("another group's applicant downloaded the agreement")
+	}
+
+	// An amendment: a later end, decided by a board member.
+	if p := b.do("POST", page+"/amendments", url.Values{"reason": {"the lockers arrive late"}, "end_date": {"2028-03-31"},
+		"idempotency_key": {"console-test-amend"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("amendment = %d", p.status)
+	}
+	if p := b.do("GET", page, nil); !strings.Contains(p.body, "The amendment is applied for") || !strings.Contains(p.body, "2027-12-31 → 2028-03-31") {
+		t.Fatalf("the page does not show the amendment applied for:\n%s", p.body)
+	}
+	board := newBrowser(t, app.URL) // the programme's administration decides, as next says
+	board.do("GET", "/console/language/en", nil)
+	board.signIn(app.Admin.Token)
+	var now grant
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	var amendments struct {
+		Amendments []struct{ ID, Status string } `json:"amendments"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &amendments)
+	if len(amendments.Amendments) != 1 {
+		t.Fatalf("amendments = %+v", amendments.Amendments)
+	}
+	if p := board.do("GET", page, nil); !strings.Contains(p.body, `action="`+page+`/amendment-decision"`) {
+		t.Fatalf("the admin's page has no decision form for the pending amendment:\n%s", p.body)
+	}
+	if p := board.do("POST", page+"/amendment-decision", url.Values{"amendment_id": {amendments.Amendments[0].ID},
+		"decision": {"approve"}, "reason": {"the supplier's delay"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("decision = %d", p.status)
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	if got := now.Proposal.EndDate.Format("2006-01-02"); got != "2028-03-31" {
+		t.Errorf("end date after the approved amendment = %s, want 2028-03-31", got)
+	}
+	if p := b.do("GET", page, nil); !strings.Contains(p.body, "approved") || !strings.Contains(p.body, "the supplier&#39;s delay") {
+		t.Errorf("the applicant's page does not show the decision")
+	}
+
+	// A drawdown in a programme that pays on request.
+	dprog := app.CreateProgramme(t, 10_000_000, map[string]any{"payment_mode": "drawdown"})
+	dst := activeGrant(t, app, applicant, dprog)
+	dpage := "/console/applications/" + dst.ID
+	if p := b.do("GET", dpage, nil); !strings.Contains(p.body, `action="`+dpage+`/drawdowns"`) {
+		t.Fatalf("a drawdown grant's page has no drawdown form:\n%s", p.body)
+	}
+	if p := b.do("POST", dpage+"/drawdowns", url.Values{"amount": {"some"}, "costs_incurred": {"8.000"}}); p.status != http.StatusSeeOther {
+		t.Errorf("a drawdown without an amount = %d", p.status)
+	} else if p := b.do("GET", dpage, nil); !strings.Contains(p.body, "not an amount") {
+		t.Errorf("the drawdown without an amount does not say why")
+	}
+	if p := b.do("POST", dpage+"/drawdowns", url.Values{"amount": {"4.000"}, "costs_incurred": {"8.000"},
+		"idempotency_key": {"console-test-draw"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("drawdown = %d", p.status)
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+dst.ID, applicant, nil).JSON(t, &now)
+	if len(now.Tranches) != 2 || now.Tranches[1].AmountCents != 400_000 || now.Tranches[1].Status != "due" {
+		t.Errorf("tranches after a drawdown of 4,000.00 EUR = %+v, want one due of 400000 cents", now.Tranches)
+	}
+
+	// The end: the group withdraws an application nothing was paid on; the
+	// admin cancels the other for cause.
+	var fresh grant
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 1_000_000)).JSON(t, &fresh)
+	if p := b.do("POST", "/console/applications/"+fresh.ID+"/withdrawal", url.Values{"reason": {"other money found"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("withdrawal = %d", p.status)
+	}
+	adm := newBrowser(t, app.URL)
+	adm.do("GET", "/console/language/en", nil)
+	adm.signIn(app.Admin.Token)
+	if p := adm.do("POST", dpage+"/cancellation", url.Values{"reason": {""}}); p.status != http.StatusSeeOther {
+		t.Errorf("a cancellation without a reason = %d", p.status)
+	} else if p := adm.do("GET", dpage, nil); !strings.Contains(p.body, "reason") || !strings.Contains(p.body, "class=\"error") {
+		t.Errorf("the cancellation without a reason does not say why")
+	}
+	if p := adm.do("POST", dpage+"/cancellation", url.Values{"reason": {"the group dissolved"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("cancellation = %d", p.status)
+	}
+	for id, want := range map[string]string{fresh.ID: "withdrawn", dst.ID: "cancelled"} {
+		app.Must(t, 200, "GET", "/api/v1/applications/"+id, applicant, nil).JSON(t, &now)
+		if now.Status != want {
+			t.Errorf("%s: status %s, want %s", id, now.Status, want)
+		}
+	}
+	app.BooksExact(t)
+}
