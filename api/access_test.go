@@ -580,6 +580,9 @@ func TestAccessMatrix(t *testing.T) {
 			cells{404, 403, 403, 404, 403, 401, 401}},
 
 		{"GET /api/v1/disbursements", "", v1 + "/disbursements", nil, cells{200, 403, 403, 403, 200, 401, 401}},
+		// Everyone may ask; an applicant sees its group's only (the body is checked in TestOverdue).
+		{"GET /api/v1/overdue", "", v1 + "/overdue?due_before=2999-01-01", nil, cells{200, 200, 200, 200, 200, 401, 401}},
+		{"GET /api/v1/overdue", "bad date", v1 + "/overdue?due_before=soon", nil, cells{422, 422, 422, 422, 422, 401, 401}},
 		{"GET /api/v1/disbursements/export", "", v1 + "/disbursements/export?format=csv", nil, cells{403, 403, 403, 403, 200, 401, 401}},
 		{"POST /api/v1/disbursements/:id/approval", "due", d(activeT1.ID) + "/approval", map[string]any{},
 			cells{403, 403, 403, 403, 200, 401, 401}},

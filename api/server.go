@@ -262,6 +262,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	v1.GET("/webhooks/:id/deliveries", s.listDeliveries, role(RoleAdmin))
 
 	v1.GET("/disbursements", s.listDisbursements, role(RoleFinance, RoleAdmin))
+	v1.GET("/overdue", s.listOverdue)
 	v1.GET("/disbursements/export", s.exportDisbursements, role(RoleFinance))
 	v1.GET("/disbursements/exports", s.listExports, role(RoleFinance, RoleAdmin))
 	v1.POST("/disbursements/:id/approval", s.approveDisbursement, role(RoleFinance))

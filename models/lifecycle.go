@@ -145,6 +145,30 @@ type Next struct {
 	Yours bool `json:"yours,omitempty"`
 }
 
+// NextDue is the earliest date by which one of the next steps is expected
+// (nil if none has a date).
+func (s ApplicationState) NextDue() *time.Time {
+	var due *time.Time
+	for _, n := range s.Next {
+		if n.By != nil && (due == nil || n.By.Before(*due)) {
+			t := n.By.UTC()
+			due = &t
+		}
+	}
+	return due
+}
+
+// Overdue is what of the next steps is expected before t.
+func (s ApplicationState) Overdue(t time.Time) []Next {
+	var out []Next
+	for _, n := range s.Next {
+		if n.By != nil && n.By.Before(t) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Event is one transition or action in the audit trail.
 type Event struct {
 	Seq    int64     `json:"seq"`

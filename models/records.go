@@ -89,10 +89,13 @@ type ApplicationRecord struct {
 	PayeeIBAN        string `gorm:"column:payee_iban"`
 	PayeeBIC         string `gorm:"column:payee_bic"`
 	SubmittedBy      string
-	Seq              int64
-	State            string // the workflow's last state view, JSON
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// NextDueAt is the earliest date by which a next step is expected (nil:
+	// none has one): the overdue list's key.
+	NextDueAt *time.Time
+	Seq       int64
+	State     string // the workflow's last state view, JSON
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName is the table of ApplicationRecord.

@@ -89,7 +89,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 		RequestedCents: st.Proposal.RequestedCents, GroupName: st.Proposal.Group.Name,
 		LeadOrganisation: leadOf(st.Proposal.Group), PayeeName: st.Proposal.Payee.Name,
 		PayeeIBAN: st.Proposal.Payee.IBAN, PayeeBIC: st.Proposal.Payee.BIC,
-		SubmittedBy: st.SubmittedBy.UserID, Seq: st.Seq, State: string(stateJSON),
+		SubmittedBy: st.SubmittedBy.UserID, NextDueAt: st.NextDue(), Seq: st.Seq, State: string(stateJSON),
 		RepaymentCents: st.RepaymentCents, CreatedAt: st.SubmittedAt, UpdatedAt: st.UpdatedAt,
 	}
 	// Money columns (reserved, paid, granted) belong to the ledger
@@ -97,7 +97,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 	res := tx.Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"title", "status", "requested_cents", "group_name",
-			"lead_organisation", "payee_name", "payee_iban", "payee_bic", "seq", "state", "repayment_cents", "updated_at"}),
+			"lead_organisation", "payee_name", "payee_iban", "payee_bic", "next_due_at", "seq", "state", "repayment_cents", "updated_at"}),
 		Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "applications.seq <= excluded.seq"}}},
 	}).Omit("reserved_cents", "paid_cents", "granted_cents", "repaid_cents").Create(&app)
 	if res.Error != nil {

@@ -149,6 +149,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err := s.backfillOrganisations(ctx); err != nil {
 		return n, fmt.Errorf("organisations from names: %w", err)
 	}
+	if err := s.backfillNextDue(ctx); err != nil {
+		return n, fmt.Errorf("next due dates from states: %w", err)
+	}
 	return n, nil
 }
 
