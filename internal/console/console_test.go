@@ -221,6 +221,10 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/applications/" + st.ID + "/letters/decision-letter", []cell{{303, ""}, {303, ""}, {303, ""}, {303, ""}, {303, ""}}},
 		{"/console/applications/" + st.ID + "/letters/nonsense", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 		{"/console/applications/" + st.ID + "/documents/no-such-document", []cell{{303, ""}, {303, ""}, {303, ""}, {303, ""}, {303, ""}}},
+		{"/console/overdue", []cell{{200, "Nothing is overdue"}, {200, "Nothing is overdue"}, {200, "Nothing is overdue"}, {200, "Nothing is overdue"}, {200, "Nothing is overdue"}}},
+		{"/console/overdue?within=30", []cell{{200, "Click &amp; Collect"}, {200, "Click &amp; Collect"}, {200, "Nothing falls due"}, {200, "Click &amp; Collect"}, {200, "Click &amp; Collect"}}},
+		{"/console/programmes/new", []cell{{200, "Create the programme"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
+		{"/console/programmes/" + prog + "/rules", []cell{{200, "Save the rules"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
 	for i, u := range users {

@@ -241,3 +241,89 @@ func TestConsoleGrantForms(t *testing.T) {
 	}
 	app.BooksExact(t)
 }
+
+// TestConsoleNewProgrammeAndRules: an admin creates a programme with its
+// criteria, tranche plan and deadlines through the form (a refused value
+// comes back inline with what was typed), finds the rules in the edit form,
+// and changes them; the API holds what the forms said. Others get no form.
+func TestConsoleNewProgrammeAndRules(t *testing.T) {
+	app := apptest.Start(t)
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(app.Admin.Token)
+	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, `href="/console/programmes/new"`) {
+		t.Fatalf("the admin's home has no link to a new programme")
+	}
+	form := url.Values{"name": {"Digitale Innenstadt 2027"}, "budget": {"500.000"}, "max_grant": {"50.000"}, "funding_rate": {"60"},
+		"reviewers": {"2"}, "threshold": {"3,5"}, "criterion_0": {"impact"}, "weight_0": {"3"}, "criterion_1": {"feasibility"},
+		"tranche_percent_0": {"50"}, "tranche_trigger_0": {"acceptance"}, "tranche_percent_1": {"60"}, "tranche_trigger_1": {"final_report_accepted"},
+		"review_days": {"10"}, "payment_mode": {"tranches"}, "debtor_name": {"Stadt Musterstadt"}, "debtor_iban": {"DE89370400440532013000"},
+		"idempotency_key": {"console-test-programme"}}
+	// 50 + 60 %: the API refuses the plan, the form comes back as typed.
+	if p := b.do("POST", "/console/programmes", form); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "tranche_plan") && !strings.Contains(p.body, "100") ||
+		!strings.Contains(p.body, `value="Digitale Innenstadt 2027"`) {
+		t.Fatalf("a plan of 110 %% = %d, want 422 with the reason and the form as typed:\n%s", p.status, p.body)
+	}
+	form.Set("tranche_percent_1", "50")
+	form.Set("idempotency_key", "console-test-programme-2")
+	p := b.do("POST", "/console/programmes", form)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/console/programmes/") {
+		t.Fatalf("new programme = %d → %q:\n%s", p.status, p.location, p.body)
+	}
+	id := strings.TrimPrefix(p.location, "/console/programmes/")
+	type rulesView struct {
+		Name  string
+		Rules struct {
+			BudgetCents            int64 `json:"budget_cents"`
+			MaxGrantCents          int64 `json:"max_grant_cents"`
+			FundingRatePercent     int   `json:"funding_rate_percent"`
+			ReviewersRequired      int   `json:"reviewers_required"`
+			ApprovalThresholdMilli int   `json:"approval_threshold_milli"`
+			ReviewDeadlineDays     int   `json:"review_deadline_days"`
+			Criteria               []struct {
+				Name   string
+				Weight int
+			}
+			TranchePlan []struct {
+				Percent int
+				Trigger string
+			} `json:"tranche_plan"`
+		}
+	}
+	var got rulesView
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+id, app.Admin, nil).JSON(t, &got)
+	r := got.Rules
+	if got.Name != "Digitale Innenstadt 2027" || r.BudgetCents != 50_000_000 || r.MaxGrantCents != 5_000_000 || r.FundingRatePercent != 60 ||
+		r.ReviewersRequired != 2 || r.ApprovalThresholdMilli != 3500 || r.ReviewDeadlineDays != 10 || len(r.Criteria) != 2 ||
+		r.Criteria[0].Weight != 3 || r.Criteria[1].Weight != 1 || len(r.TranchePlan) != 2 || r.TranchePlan[1].Trigger != "final_report_accepted" {
+		t.Fatalf("the programme as created = %+v", got)
+	}
+	// The edit form shows the rules; a change keeps what it does not name.
+	p = b.do("GET", "/console/programmes/"+id+"/rules", nil)
+	for _, want := range []string{`value="50000"`, `value="60"`, `value="3.5"`, `value="impact"`, `value="10"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the rules form lacks %s", want)
+		}
+	}
+	if p := b.do("POST", "/console/programmes/"+id+"/rules", url.Values{"review_days": {"two weeks"}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "not a whole number") {
+		t.Errorf("rules with days in words = %d, want 422 saying so", p.status)
+	}
+	if p := b.do("POST", "/console/programmes/"+id+"/rules", url.Values{"review_days": {"14"}, "funding_rate": {"50"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("change the rules = %d:\n%s", p.status, p.body)
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+id, app.Admin, nil).JSON(t, &got)
+	if got.Rules.ReviewDeadlineDays != 14 || got.Rules.FundingRatePercent != 50 || got.Rules.MaxGrantCents != 5_000_000 || len(got.Rules.Criteria) != 2 {
+		t.Errorf("rules after the change = %+v, want 14 days, 50 %%, the rest kept", got.Rules)
+	}
+	fin := newBrowser(t, app.URL)
+	fin.signIn(app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse").Token)
+	for _, path := range []string{"/console/programmes/new", "/console/programmes/" + id + "/rules"} {
+		if p := fin.do("GET", path, nil); p.status != http.StatusForbidden {
+			t.Errorf("finance GET %s = %d, want 403", path, p.status)
+		}
+	}
+	if p := fin.do("POST", "/console/programmes", form); p.status != http.StatusForbidden {
+		t.Errorf("finance's new programme = %d, want 403", p.status)
+	}
+}

@@ -58,6 +58,8 @@ func (c *Console) programmeAction(w http.ResponseWriter, r *http.Request, u *use
 	back := "/console/programmes/" + id
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	switch r.PathValue("action") {
+	case "rules":
+		c.changeRules(w, r, u, r.PathValue("id"))
 	case "calls":
 		body := map[string]any{"title": v("title"), "opens_at": v("opens_at"), "closes_at": v("closes_at")}
 		if s := v("budget_share"); s != "" {
