@@ -20,6 +20,7 @@ import (
 
 	"reallabor/api"
 	"reallabor/internal/authz"
+	"reallabor/internal/demo"
 	"reallabor/internal/devstack"
 	"reallabor/internal/documents"
 	"reallabor/internal/reconcile"
@@ -480,44 +481,16 @@ func seed(ctx context.Context, st *store.Store, dataDir string) (string, error) 
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	// Seed only an empty database: never a second demo programme.
-	if existing, err := st.Programmes(ctx); err != nil {
-		return "", err
-	} else if len(existing) > 0 {
+	d, err := demo.Seed(ctx, st, time.Now())
+	if errors.Is(err, demo.ErrNotEmpty) {
 		return "Programmes exist already; create users with `reallabor users create --role ... --name ...`.\n", nil
-	}
-	rules := models.DefaultRules()
-	rules.BudgetCents = 500_000_00
-	prog, err := api.NewProgramme(ctx, st, "", "Digitale Innenstadt (demo)", rules, models.Payee{
-		Name: "Stadt Musterstadt Wirtschaftsfoerderung", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"}, time.Now())
-	if err != nil {
+	} else if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Demo programme %s (budget 500,000.00 EUR)\nDemo users (export the token as TOKEN and send Authorization: Bearer $TOKEN):\n", prog.ID)
-	for _, u := range []struct {
-		role      models.Role
-		name, org string
-	}{
-		{models.RoleAdmin, "Ada Admin", "Stadt Musterstadt"},
-		{models.RoleApplicant, "Anna Applicant", "Cafe Mitte"},
-		{models.RoleApplicant, "Bernd Buchladen", "Buchladen Eck"}, // a partner to invite
-		{models.RoleReviewer, "Rita Reviewer", "Stadtwerke"},
-		{models.RoleReviewer, "Rolf Reviewer", "Buchhandlung Nord"},
-		{models.RoleReviewer, "Rosa Reviewer", "IHK"},
-		{models.RoleFinance, "Fritz Finance", "Stadtkasse"},
-		{models.RoleFinance, "Frieda Finance", "Stadtkasse"},
-	} {
-		usr, token, err := api.NewUser(ctx, st, "", u.name, u.role, "", u.org, time.Now())
-		if err != nil {
-			return "", err
-		}
-		// A demo address, so dev's outbox shows each hand-off's mail.
-		usr.Email = strings.ToLower(strings.Fields(u.name)[0]) + "@demo.reallabor.test"
-		if err := st.SaveUser(ctx, &usr); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&b, "  %-9s %-15s %-18s %s\n", u.role, u.name, u.org, token)
+	fmt.Fprintf(&b, "Demo programme %s (budget 500,000.00 EUR)\nDemo users (export the token as TOKEN and send Authorization: Bearer $TOKEN):\n", d.ProgrammeID)
+	for _, u := range d.Users {
+		fmt.Fprintf(&b, "  %-9s %-15s %-18s %s\n", u.Role, u.Name, u.Organisation, u.Token)
 	}
 	if err := os.WriteFile(tokensFile, []byte(b.String()), 0o600); err != nil {
 		return "", err

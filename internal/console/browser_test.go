@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"reallabor/internal/apptest"
+	"reallabor/internal/demo"
 )
 
 // chromium finds the browser: Debian's chromium (.ci/run installs it). In
@@ -48,7 +49,8 @@ func screenshots(t *testing.T) string {
 }
 
 // TestConsoleLifecycleInABrowser: in a real headless Chromium, through the
-// pages alone, each signed in with their own token, one application goes
+// pages alone, each of dev's demo users signed in with the token dev prints
+// for them, one application goes
 // from submission to closed: the applicant submits the form (a bad IBAN is
 // refused next to its field first), three board members vote through the
 // scoring form, the applicant accepts the agreement, reports twice and a
@@ -59,15 +61,22 @@ func screenshots(t *testing.T) string {
 func TestConsoleLifecycleInABrowser(t *testing.T) {
 	exe := chromium(t)
 	app := apptest.Start(t)
-	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
-	reviewers := []apptest.User{
-		app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke"),
-		app.CreateUser(t, "Rolf Reviewer", "reviewer", "Buchhandlung Nord"),
-		app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK"),
+	// dev's demo: its programme and the users whose tokens it prints.
+	d, err := demo.Seed(context.Background(), app.Store, time.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
-	fin1 := app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse")
-	fin2 := app.CreateUser(t, "Frieda Finance", "finance", "Stadtkasse")
-	prog := app.CreateProgramme(t, 10_000_000, nil)
+	person := func(name string) apptest.User {
+		u, ok := d.Named(name)
+		if !ok {
+			t.Fatalf("no demo user %s", name)
+		}
+		return apptest.User{ID: u.ID, Name: u.Name, Role: string(u.Role), Organisation: u.Organisation, Token: u.Token}
+	}
+	applicant := person("Anna Applicant")
+	reviewers := []apptest.User{person("Rita Reviewer"), person("Rolf Reviewer"), person("Rosa Reviewer")}
+	fin1, fin2, admin := person("Fritz Finance"), person("Frieda Finance"), person("Ada Admin")
+	prog := d.ProgrammeID
 	var st struct{ ID string }
 	appPage := ""
 	shots := screenshots(t)
@@ -307,7 +316,7 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`svg.chart`)),
 		shot("finance-ledger"),
 	)
-	as(app.Admin,
+	as(admin,
 		shot("admin-home"),
 		chromedp.Navigate(app.URL+"/console/users"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/console/users"]`)),
