@@ -156,6 +156,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/programmes/{id}/{action}", c.signedIn(c.programmeAction))
 	m.HandleFunc("GET /console/repayments", c.signedIn(c.repayments))
 	m.HandleFunc("GET /console/overdue", c.signedIn(c.overdue))
+	m.HandleFunc("GET /console/organisations", c.signedIn(c.organisations))
+	m.HandleFunc("POST /console/organisations", c.signedIn(c.registerOrganisation))
 	m.HandleFunc("POST /console/repayments/{id}", c.signedIn(c.recordRepayment))
 	m.HandleFunc("GET /console/users", c.signedIn(c.users))
 	m.HandleFunc("POST /console/users", c.signedIn(c.createAccount))

@@ -225,6 +225,7 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/overdue?within=30", []cell{{200, "Click &amp; Collect"}, {200, "Click &amp; Collect"}, {200, "Nothing falls due"}, {200, "Click &amp; Collect"}, {200, "Click &amp; Collect"}}},
 		{"/console/programmes/new", []cell{{200, "Create the programme"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/programmes/" + prog + "/rules", []cell{{200, "Save the rules"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
+		{"/console/organisations", []cell{{200, "Register an organisation"}, {200, "Cafe Mitte"}, {200, "Cafe Mitte"}, {200, "Cafe Mitte"}, {200, "State-aid register"}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
 	for i, u := range users {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"reallabor/internal/apptest"
+	"reallabor/models"
 )
 
 // upload sends the document form as a browser does (multipart).
@@ -325,5 +326,72 @@ func TestConsoleNewProgrammeAndRules(t *testing.T) {
 	}
 	if p := fin.do("POST", "/console/programmes", form); p.status != http.StatusForbidden {
 		t.Errorf("finance's new programme = %d, want 403", p.status)
+	}
+}
+
+// TestConsoleOrganisations: an admin registers a company (the same register
+// number twice is refused, with the API's reason); the registry is searched
+// by name; after a grant, the state-aid register shows each member's share
+// and what is left under the ceiling, to admins and finance only.
+func TestConsoleOrganisations(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	activeGrant(t, app, applicant, prog)
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	b.signIn(app.Admin.Token)
+	reg := url.Values{"name": {"Bäckerei Süd"}, "legal_form": {"GmbH"}, "register_number": {"HRB 4711"}, "idempotency_key": {"console-test-org"}}
+	if p := b.do("POST", "/console/organisations", reg); p.status != http.StatusSeeOther {
+		t.Fatalf("register = %d", p.status)
+	}
+	if p := b.do("GET", "/console/organisations", nil); !strings.Contains(p.body, "The organisation is registered") || !strings.Contains(p.body, "HRB 4711") {
+		t.Fatalf("the registry does not list the new company:\n%s", p.body)
+	}
+	reg.Set("name", "Bäckerei Nord")
+	reg.Set("idempotency_key", "console-test-org-2")
+	b.do("POST", "/console/organisations", reg)
+	if p := b.do("GET", "/console/organisations", nil); !strings.Contains(p.body, `class="error"`) || strings.Contains(p.body, "Bäckerei Nord") {
+		t.Errorf("a second company with the same register number is not refused on the page")
+	}
+	if p := b.do("GET", "/console/organisations?q=B%C3%A4ckerei", nil); !strings.Contains(p.body, "Bäckerei Süd") || strings.Contains(p.body, "<tr><td>Cafe Mitte</td><td></td>") {
+		t.Errorf("the search for Bäckerei does not list just it:\n%s", p.body)
+	}
+	// The grant of 20,000.00 EUR: Cafe Mitte's and Buchladen Eck's shares.
+	var aid struct {
+		Organisations []struct {
+			Name            string `json:"name"`
+			ThreeYearsCents int64  `json:"three_years_cents"`
+		} `json:"organisations"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/state-aid", app.Admin, nil).JSON(t, &aid)
+	if len(aid.Organisations) == 0 {
+		t.Fatal("no aid in the register after a grant")
+	}
+	p := b.do("GET", "/console/organisations", nil)
+	for _, o := range aid.Organisations {
+		if !strings.Contains(p.body, "<td>"+o.Name+"</td><td class=\"num\">"+models.FormatEuro(o.ThreeYearsCents)) {
+			t.Errorf("the register on the page lacks %s with %s", o.Name, models.FormatEuro(o.ThreeYearsCents))
+		}
+	}
+	fin := newBrowser(t, app.URL)
+	fin.do("GET", "/console/language/en", nil)
+	fin.signIn(app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse").Token)
+	if p := fin.do("GET", "/console/organisations", nil); !strings.Contains(p.body, "State-aid register") || strings.Contains(p.body, `action="/console/organisations"`+` class="card"`) {
+		t.Errorf("finance's page: want the register, no form")
+	}
+	ab := newBrowser(t, app.URL)
+	ab.do("GET", "/console/language/en", nil)
+	ab.signIn(applicant.Token)
+	if p := ab.do("GET", "/console/organisations", nil); p.status != 200 || strings.Contains(p.body, "State-aid register") {
+		t.Errorf("an applicant's organisations page = %d, want the registry without the aid register", p.status)
+	}
+	if p := ab.do("POST", "/console/organisations", url.Values{"name": {"Mine GmbH"}}); p.status != http.StatusSeeOther {
+		t.Errorf("an applicant's registration = %d, want 303 back with the refusal", p.status)
+	}
+	var orgs struct{ Items []struct{ Name string } }
+	app.Must(t, 200, "GET", "/api/v1/organisations?q=Mine", app.Admin, nil).JSON(t, &orgs)
+	if len(orgs.Items) != 0 {
+		t.Errorf("an applicant registered an organisation through the console")
 	}
 }
