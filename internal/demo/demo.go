@@ -25,7 +25,7 @@ type Data struct {
 	Users       []User
 }
 
-// ErrNotEmpty: the database has programmes; the demo is for an empty one.
+// ErrNotEmpty says the database has programmes: the demo is for an empty one.
 var ErrNotEmpty = errors.New("programmes exist already")
 
 // BudgetCents is the demo programme's budget.
