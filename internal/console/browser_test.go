@@ -221,7 +221,7 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 	for i, r := range reviewers {
 		steps := []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(appPage),
-			chromedp.WaitVisible(chromedp.CSS(`form[action$="/reviews"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`form#vote-form`)),
 		}
 		if i == 0 {
 			steps = append(steps, shot("reviewer-application"))
@@ -232,7 +232,7 @@ func TestConsoleLifecycleInABrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID(`score_feasibility`), "4"),
 			chromedp.SendKeys(chromedp.ID(`score_partnership`), "4"),
 			chromedp.SendKeys(chromedp.ID(`comment`), "Good plan for the high street."),
-			chromedp.Click(chromedp.CSS(`form[action$="/reviews"] button[type=submit]`)),
+			chromedp.Click(chromedp.CSS(`form#vote-form button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 			notice("Your review is recorded"),
 		)

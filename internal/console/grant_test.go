@@ -395,3 +395,54 @@ func TestConsoleOrganisations(t *testing.T) {
 		t.Errorf("an applicant registered an organisation through the console")
 	}
 }
+
+// TestConsoleBoardConflictAndVote: a board member close to the group
+// declares a conflict of interest on the page instead of voting (the admin
+// then sees it, and a vote of the same member is refused); another votes
+// and then finds the vote taken, not the form again.
+func TestConsoleBoardConflictAndVote(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	var st grant
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
+	page := "/console/applications/" + st.ID
+	near := newBrowser(t, app.URL)
+	near.do("GET", "/console/language/en", nil)
+	near.signIn(app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke").Token)
+	if p := near.do("GET", page, nil); !strings.Contains(p.body, `id="conflict-form"`) || !strings.Contains(p.body, `id="vote-form"`) {
+		t.Fatalf("a board member's page lacks the vote or the conflict form")
+	}
+	if p := near.do("POST", page+"/reviews", url.Values{"conflict_of_interest": {"true"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("declare a conflict = %d", p.status)
+	}
+	if p := near.do("GET", page, nil); !strings.Contains(p.body, "Your conflict of interest is recorded") {
+		t.Errorf("no notice after the conflict")
+	}
+	var seen struct {
+		Votes     []any `json:"votes"`
+		Conflicts []any `json:"conflicts"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &seen)
+	if len(seen.Conflicts) != 1 || len(seen.Votes) != 0 {
+		t.Fatalf("after the conflict: %d conflicts, %d votes; want 1 and 0", len(seen.Conflicts), len(seen.Votes))
+	}
+	vote := url.Values{"recommendation": {"approve"}, "score_impact": {"5"}, "score_feasibility": {"5"}, "score_partnership": {"5"}}
+	near.do("POST", page+"/reviews", vote)
+	if p := near.do("GET", page, nil); !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("the conflicted member's vote is not refused on the page")
+	}
+	other := newBrowser(t, app.URL)
+	other.do("GET", "/console/language/en", nil)
+	other.signIn(app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK").Token)
+	if p := other.do("POST", page+"/reviews", vote); p.status != http.StatusSeeOther {
+		t.Fatalf("vote = %d", p.status)
+	}
+	if p := other.do("GET", page, nil); !strings.Contains(p.body, "You have voted in this round") || strings.Contains(p.body, `id="vote-form"`) {
+		t.Errorf("after the vote the page offers the form again")
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &seen)
+	if len(seen.Votes) != 1 {
+		t.Errorf("votes = %d, want the one", len(seen.Votes))
+	}
+}

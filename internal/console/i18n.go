@@ -8,6 +8,11 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"you_voted":                       "You have voted in this round; the decision comes when the board's votes are in.",
+		"conflict_of_interest":            "A conflict of interest?",
+		"conflict_help":                   "If your company or you are close to this group, declare it instead of voting: you will not vote on this application, and the board is told.",
+		"declare_conflict":                "Declare a conflict of interest",
+		"done.conflict":                   "Your conflict of interest is recorded: you do not vote on this application.",
 		"document_file":                   "File",
 		"organisations":                   "Organisations",
 		"search_name":                     "Name",
@@ -358,6 +363,11 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"you_voted":                       "Sie haben in dieser Runde abgestimmt; die Entscheidung fällt, wenn die Stimmen des Lenkungskreises vorliegen.",
+		"conflict_of_interest":            "Befangen?",
+		"conflict_help":                   "Steht Ihr Unternehmen oder stehen Sie dieser Gruppe nahe, erklären Sie das statt abzustimmen: Sie stimmen über diesen Antrag nicht ab, und der Lenkungskreis erfährt es.",
+		"declare_conflict":                "Befangenheit erklären",
+		"done.conflict":                   "Ihre Befangenheit ist erfasst: Sie stimmen über diesen Antrag nicht ab.",
 		"document_file":                   "Datei",
 		"organisations":                   "Organisationen",
 		"search_name":                     "Name",

@@ -38,6 +38,8 @@ type pageData struct {
 	Documents     []document
 	DocumentKinds []string
 	DocumentsOn   bool // the API stores uploads
+	// Voted: the reader (a board member) has voted in this round.
+	Voted bool
 }
 
 type appRow struct {
@@ -229,6 +231,9 @@ func (c *Console) application(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	d := pageData{Title: "application", App: &app, History: hist.Items, DocumentKinds: documentKinds}
+	for _, v := range app.Votes {
+		d.Voted = d.Voted || (v.ReviewerID == u.ID && v.Round == app.RevisionRound)
+	}
 	var docs struct {
 		Items []document `json:"items"`
 	}
@@ -277,6 +282,9 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 		path, done = "/reviews", "done.reviewed"
 		body = map[string]any{"recommendation": r.PostFormValue("recommendation"), "scores": scores,
 			"comment": r.PostFormValue("comment")}
+		if r.PostFormValue("conflict_of_interest") == "true" {
+			body, done = map[string]any{"conflict_of_interest": true}, "done.conflict"
+		}
 	case "reports":
 		c.acted(w, r, u, back, c.reportAction(r, u, id), "done.reported")
 		return
