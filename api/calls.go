@@ -185,6 +185,14 @@ func (s *Server) editCall(c echo.Context) error {
 	if err := s.cfg.Store.SaveCall(ctx, call); err != nil {
 		return err
 	}
+	if req.BudgetShareCents != nil {
+		// A larger share (or none) may let applications of the call through.
+		promoted, err := s.cfg.Store.PromoteWaiting(ctx, p.ID, s.cfg.Now())
+		if err != nil {
+			return err
+		}
+		s.tellPromoted(ctx, promoted)
+	}
 	resp, err := s.callResponse(p, call)
 	if err != nil {
 		return err

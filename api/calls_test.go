@@ -179,3 +179,61 @@ func TestEditCall(t *testing.T) {
 	app.Must(t, http.StatusConflict, "PATCH", edit, app.Admin, map[string]any{"title": "later"})
 	app.Must(t, http.StatusNotFound, "PATCH", calls+"/no-such-call", app.Admin, map[string]any{"title": "x"})
 }
+
+// TestCallBudgetShare: a call's budget share caps what its applications
+// hold: one that would pass it waits (waitlisted) although the fund has the
+// money; it holds up neither the applications of another call nor the
+// programme's own; when an application of the call gives its money back,
+// the waiting one is promoted, as when the admin raises the share. The
+// books stay exact.
+func TestCallBudgetShare(t *testing.T) {
+	app := apptest.Start(t)
+	w := newWorld(t, app, 10_000_000, nil) // 100,000.00 EUR
+	now := time.Now().UTC()
+	day := 24 * time.Hour
+	calls := "/api/v1/programmes/" + w.programme + "/calls"
+	var small, open struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "Kleine Projekte",
+		"opens_at": now.Add(-day).Format(time.RFC3339), "closes_at": now.Add(30 * day).Format(time.RFC3339),
+		"budget_share_cents": 3_000_000}).JSON(t, &small)
+	app.Must(t, http.StatusCreated, "POST", calls, app.Admin, map[string]any{"title": "Offen",
+		"opens_at": now.Add(-day).Format(time.RFC3339), "closes_at": now.Add(30 * day).Format(time.RFC3339)}).JSON(t, &open)
+	submit := func(call string) appState {
+		t.Helper()
+		b := apptest.Proposal(w.programme, "Cafe Mitte", 2_000_000) // a grant of 20,000.00 EUR
+		b["call_id"] = call
+		var st appState
+		app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", w.applicant, b).JSON(t, &st)
+		return w.vote(t, st.ID, "approve", 5)
+	}
+	first := submit(small.ID)
+	second := submit(small.ID) // 20,000 + 20,000 > the call's 30,000
+	third := submit(open.ID)
+	if first.Status != "approved" || second.Status != "waitlisted" || third.Status != "approved" {
+		t.Fatalf("statuses = %s, %s, %s; want approved, waitlisted (the call's share), approved (another call)",
+			first.Status, second.Status, third.Status)
+	}
+	var l struct {
+		ReservedCents  int64 `json:"reserved_cents"`
+		AvailableCents int64 `json:"available_cents"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+w.programme+"/ledger", app.Admin, nil).JSON(t, &l)
+	if l.ReservedCents != 4_000_000 || l.AvailableCents != 6_000_000 {
+		t.Errorf("ledger = %+v, want 40,000 reserved and 60,000 available (the waiting one holds nothing)", l)
+	}
+	// The first gives its money back: the second fits the share now.
+	app.Must(t, 200, "POST", "/api/v1/applications/"+first.ID+"/withdrawal", w.applicant, map[string]any{"reason": "other money"})
+	waitStatus(t, w, second.ID, "approved")
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+w.programme+"/ledger", app.Admin, nil).JSON(t, &l)
+	if l.ReservedCents != 4_000_000 {
+		t.Errorf("reserved after the promotion = %d, want 4,000,000", l.ReservedCents)
+	}
+	// A fourth waits for the share; the admin raises it, and it goes through.
+	fourth := submit(small.ID)
+	if fourth.Status != "waitlisted" {
+		t.Fatalf("a fourth past the share is %s, want waitlisted", fourth.Status)
+	}
+	app.Must(t, 200, "PATCH", calls+"/"+small.ID, app.Admin, map[string]any{"budget_share_cents": 4_000_000})
+	waitStatus(t, w, fourth.ID, "approved")
+	app.BooksExact(t)
+}

@@ -75,6 +75,7 @@ func (u User) Actor() Actor {
 type ApplicationRecord struct {
 	ID               string `gorm:"primaryKey"`
 	ProgrammeID      string
+	CallID           string // the call applied to ("" for none)
 	Title            string
 	Status           Status
 	RequestedCents   int64

@@ -165,23 +165,17 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 				return err
 			}
 		}
-		var waiting int64
-		if err := tx.Model(&waitlistEntry{}).Where("programme_id = ?", in.ProgrammeID).Count(&waiting).Error; err != nil {
+		// On the waitlist, then promoted at once if the queue's rules let it
+		// through: nobody who waits for the programme's money is overtaken,
+		// and its call's share is kept.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&waitlistEntry{
+			ApplicationID: in.ApplicationID, ProgrammeID: in.ProgrammeID, AmountCents: in.AmountCents, Since: in.At,
+		}).Error; err != nil {
 			return err
 		}
-		if waiting == 0 {
-			ok, err := reserveIfCovered(tx, in.ProgrammeID, in.AmountCents)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out.Reserved = true
-				return s.applyReservation(tx, in.ProgrammeID, in.ApplicationID, in.AmountCents, in.At)
-			}
-		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&waitlistEntry{
-			ApplicationID: in.ApplicationID, ProgrammeID: in.ProgrammeID, AmountCents: in.AmountCents, Since: in.At,
-		}).Error
+		promoted, err := s.promoteOnly(tx, in.ProgrammeID, in.At, in.ApplicationID)
+		out.Reserved = len(promoted) > 0
+		return err
 	})
 	if err != nil {
 		return models.ReserveResult{}, fmt.Errorf("reserve budget for %s: %w", in.ApplicationID, classifyDB(err))
@@ -254,14 +248,39 @@ func (s *Store) release(tx *gorm.DB, in models.ReleaseInput) (models.ReleaseResu
 }
 
 // promote reserves for waitlisted applications in order of arrival and stops
-// at the first the fund cannot cover, so nobody is overtaken.
+// at the first the fund cannot cover, so nobody is overtaken. An
+// application whose call's budget share cannot take it waits for its call
+// (a release or repayment within the call) and holds up only the later
+// applications of the same call: the share is a cap on the call, not a
+// shortage of the fund's money.
 func (s *Store) promote(tx *gorm.DB, programmeID string, at time.Time) ([]string, error) {
+	return s.promoteOnly(tx, programmeID, at, "")
+}
+
+// promoteOnly is promote; with only set, it reserves for that application
+// alone (if its turn has come), leaving the others as they wait.
+func (s *Store) promoteOnly(tx *gorm.DB, programmeID string, at time.Time, only string) ([]string, error) {
 	var waiting []waitlistEntry
 	if err := tx.Where("programme_id = ?", programmeID).Order("since, application_id").Find(&waiting).Error; err != nil {
 		return nil, err
 	}
 	var promoted []string
+	full := map[string]bool{} // calls whose share holds their queue
 	for _, w := range waiting {
+		call, fits, err := callRoom(tx, w.ApplicationID, w.AmountCents)
+		if err != nil {
+			return nil, err
+		}
+		if full[call] {
+			continue
+		}
+		if !fits {
+			full[call] = true
+			continue
+		}
+		if only != "" && w.ApplicationID != only {
+			break // one before only waits for the fund's money: so does only (first come, first served)
+		}
 		ok, err := reserveIfCovered(tx, programmeID, w.AmountCents)
 		if err != nil {
 			return nil, err
@@ -278,6 +297,49 @@ func (s *Store) promote(tx *gorm.DB, programmeID string, at time.Time) ([]string
 		promoted = append(promoted, w.ApplicationID)
 	}
 	return promoted, nil
+}
+
+// PromoteWaiting reserves for the programme's waitlisted applications that
+// fit now (after a call's budget share was raised, say), in their order;
+// it returns their ids for the caller to tell them.
+func (s *Store) PromoteWaiting(ctx context.Context, programmeID string, at time.Time) ([]string, error) {
+	var promoted []string
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockProgramme(tx, programmeID); err != nil {
+			return err
+		}
+		var err error
+		promoted, err = s.promote(tx, programmeID, at)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("promote waiting of %s: %w", programmeID, classifyDB(err))
+	}
+	return promoted, nil
+}
+
+// callRoom says whether amount fits the budget share of the application's
+// call: what the call's applications hold reserved or were paid (less what
+// came back) and amount, at most the share. An application of no call, or
+// of a call without a share, always fits.
+func callRoom(tx *gorm.DB, applicationID string, amount int64) (string, bool, error) {
+	var c struct {
+		CallID           string
+		BudgetShareCents int64
+	}
+	if err := tx.Raw(`SELECT a.call_id, COALESCE(c.budget_share_cents, 0) AS budget_share_cents
+		FROM applications a LEFT JOIN calls c ON c.id = a.call_id WHERE a.id = ?`, applicationID).Scan(&c).Error; err != nil {
+		return "", false, fmt.Errorf("call of %s: %w", applicationID, err)
+	}
+	if c.CallID == "" || c.BudgetShareCents <= 0 {
+		return c.CallID, true, nil
+	}
+	var committed int64
+	if err := tx.Raw(`SELECT COALESCE(SUM(reserved_cents + paid_cents - repaid_cents), 0) FROM applications WHERE call_id = ?`,
+		c.CallID).Scan(&committed).Error; err != nil {
+		return "", false, fmt.Errorf("committed of call %s: %w", c.CallID, err)
+	}
+	return c.CallID, committed+amount <= c.BudgetShareCents, nil
 }
 
 // RecordPayment moves a tranche's amount from reserved to paid (or back, for

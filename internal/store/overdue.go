@@ -88,3 +88,26 @@ func (s *Store) backfillNextDue(ctx context.Context) error {
 		return nil
 	})
 }
+
+// backfillCalls fills call_id of the rows written before the column existed
+// (a row the projection writes carries it; the call never changes).
+func (s *Store) backfillCalls(ctx context.Context) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []models.ApplicationRecord
+		if err := tx.Select("id", "state").Where(`call_id = '' AND state LIKE ?`, `%"call_id":"%`).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var st models.ApplicationState
+			if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+				return fmt.Errorf("state of %s: %w", r.ID, err)
+			}
+			if st.CallID != "" {
+				if err := tx.Model(&models.ApplicationRecord{}).Where("id = ?", r.ID).Update("call_id", st.CallID).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

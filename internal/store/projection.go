@@ -85,7 +85,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	app := models.ApplicationRecord{
-		ID: st.ID, ProgrammeID: st.ProgrammeID, Title: st.Proposal.Title, Status: st.Status,
+		ID: st.ID, ProgrammeID: st.ProgrammeID, CallID: st.CallID, Title: st.Proposal.Title, Status: st.Status,
 		RequestedCents: st.Proposal.RequestedCents, GroupName: st.Proposal.Group.Name,
 		LeadOrganisation: leadOf(st.Proposal.Group), PayeeName: st.Proposal.Payee.Name,
 		PayeeIBAN: st.Proposal.Payee.IBAN, PayeeBIC: st.Proposal.Payee.BIC,

@@ -152,6 +152,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err := s.backfillNextDue(ctx); err != nil {
 		return n, fmt.Errorf("next due dates from states: %w", err)
 	}
+	if err := s.backfillCalls(ctx); err != nil {
+		return n, fmt.Errorf("calls from states: %w", err)
+	}
 	return n, nil
 }
 
