@@ -421,6 +421,10 @@ func TestAccessMatrix(t *testing.T) {
 	// actions of the rows above it.
 	rows := []accessRow{
 		{"GET /healthz", "", "/healthz", nil, cells{200, 200, 200, 200, 200, 200, 200}},
+		// The way in without a token: the same answer for every caller (a token sent along changes nothing).
+		{"POST /api/v1/login-links", "", "/api/v1/login-links", map[string]any{"email": "nobody@nowhere.test"}, cells{202, 202, 202, 202, 202, 202, 202}},
+		{"POST /api/v1/login-links/redemption", "never sent", "/api/v1/login-links/redemption", map[string]any{"token": "link_never"},
+			cells{401, 401, 401, 401, 401, 401, 401}},
 		{"GET /readyz", "", "/readyz", nil, cells{200, 200, 200, 200, 200, 200, 200}},
 		{"GET /metrics", "", "/metrics", nil, cells{200, 200, 200, 200, 200, 200, 200}},
 		{"GET /api/v1/openapi.json", "", v1 + "/openapi.json", nil, cells{200, 200, 200, 200, 200, 200, 200}},

@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"reallabor/activities"
 	"reallabor/internal/authz"
 	"reallabor/internal/console"
 	"reallabor/internal/documents"
@@ -57,6 +58,10 @@ type Config struct {
 	Keys *authz.Keys
 	// CallTimeout bounds every Temporal call a handler makes.
 	CallTimeout time.Duration
+	// Mailer sends the one-time sign-in links (nil: none are offered);
+	// PublicURL is the address they point at.
+	Mailer    activities.Mailer
+	PublicURL string
 	// BodyLimit caps request bodies, e.g. "1M".
 	BodyLimit string
 	// Registry receives the HTTP metrics; nil uses a fresh registry.
@@ -190,6 +195,8 @@ func (s *Server) routes(reg *prometheus.Registry) {
 		e.GET("/metrics", s.metricsEndpoint(), s.metricsAccess)
 	}
 	e.GET("/api/v1/openapi.json", s.openapi)
+	e.POST("/api/v1/login-links", s.requestLoginLink)
+	e.POST("/api/v1/login-links/redemption", s.redeemLoginLink)
 
 	v1 := e.Group("/api/v1", s.authenticate, cleanParams, s.idempotent)
 	v1.POST("/users", s.createUser, role(RoleAdmin))

@@ -231,7 +231,14 @@ func (p *program) setupSealed(cmd string, args []string) (config, *slog.Logger, 
 
 // apiConfig is the API's configuration from the settings.
 func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, keys *authz.Keys, docs *documents.Store) api.Config {
-	return api.Config{Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
+	// The sign-in links go out as the notifications do (a bad SMTP_URL
+	// stops the worker at start; the API then offers no links).
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		log.Warn("no sign-in links by e-mail", "error", err)
+		mailer = nil
+	}
+	return api.Config{Mailer: mailer, PublicURL: cfg.PublicURL,Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
 		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		Documents: docs, DocumentMaxBytes: cfg.DocumentMaxBytes,

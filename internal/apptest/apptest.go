@@ -134,13 +134,13 @@ func StartWith(t testing.TB, opts Options) *App {
 		t.Fatal(err)
 	}
 	mailbox := &Mailbox{}
+	var mailer activities.Mailer = mailbox
+	if opts.Mailer != nil {
+		mailer = opts.Mailer
+	}
 	if opts.Register != nil {
 		opts.Register(st, w)
 	} else {
-		var mailer activities.Mailer = mailbox
-		if opts.Mailer != nil {
-			mailer = opts.Mailer
-		}
 		// Test receivers listen on this host: private addresses allowed.
 		(&activities.Ledger{Store: st, Mailer: mailer, PublicURL: "http://reallabor.test",
 			Webhooks: activities.WebhookClient(true)}).Register(w)
@@ -158,7 +158,7 @@ func StartWith(t testing.TB, opts Options) *App {
 		docs.Scanner = opts.Scanner
 	}
 	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys,
-		WebhookAllowPrivate: true, Documents: docs, DocumentMaxBytes: opts.DocumentMaxBytes})
+		WebhookAllowPrivate: true, Documents: docs, DocumentMaxBytes: opts.DocumentMaxBytes, Mailer: mailer, PublicURL: "http://reallabor.test"})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	token, hash := api.NewToken()
