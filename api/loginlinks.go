@@ -81,9 +81,9 @@ func (s *Server) requestLoginLink(c echo.Context) error {
 		if n >= linksPerUser {
 			continue // the same answer: the mails already sent still work
 		}
-		secret, hash := NewToken()
-		secret = "link_" + strings.TrimPrefix(secret, "rl_")
-		hash = HashToken(secret)
+		secret, _ := NewToken()
+		secret = "link_" + strings.TrimPrefix(secret, "rl_") // not a bearer token: it signs in through the link only
+		hash := HashToken(secret)
 		if err := s.cfg.Store.CreateLoginLink(ctx, store.LoginLink{ID: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(LoginLinkTTL)}); err != nil {
 			return err
 		}

@@ -238,7 +238,7 @@ func apiConfig(cfg config, st *store.Store, tc client.Client, log *slog.Logger, 
 		log.Warn("no sign-in links by e-mail", "error", err)
 		mailer = nil
 	}
-	return api.Config{Mailer: mailer, PublicURL: cfg.PublicURL,Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
+	return api.Config{Mailer: mailer, PublicURL: cfg.PublicURL, Store: st, Temporal: tc, Logger: log, Namespace: cfg.TemporalNamespace, RateLimit: cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, MetricsToken: cfg.MetricsToken,
 		MetricsApart: cfg.MetricsAddress != "", WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		Documents: docs, DocumentMaxBytes: cfg.DocumentMaxBytes,

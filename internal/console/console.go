@@ -135,6 +135,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/sign-in", c.signInPage)
 	m.HandleFunc("POST /console/sign-in", c.signIn)
 	m.HandleFunc("POST /console/sign-out", c.signOut)
+	m.HandleFunc("POST /console/sign-in/link-request", c.requestLink)
+	m.HandleFunc("GET /console/sign-in/link", c.linkPage)
+	m.HandleFunc("POST /console/sign-in/link", c.signInWithLink)
 	m.HandleFunc("GET /console/language/{lang}", c.setLanguage)
 	m.HandleFunc("GET /console/{$}", c.signedIn(c.home))
 	m.HandleFunc("GET /console/applications/new", c.signedIn(c.newApplication))
@@ -258,6 +261,12 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, res)
 		return
 	}
+	c.startSession(w, r, token, u, next)
+}
+
+// startSession sets the session cookie for the token (the API accepted it
+// for u) and goes on to next.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, u user, next string) {
 	v, err := securecookie.EncodeMulti(sessionCookie, session{Token: token, Since: time.Now().UTC()}, c.codecs...)
 	if err != nil {
 		c.fail(w, r, nil, result{status: http.StatusInternalServerError, err: err})
@@ -272,6 +281,56 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		next = "/console/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// requestLink asks the API to mail a sign-in link to the address.
+func (c *Console) requestLink(w http.ResponseWriter, r *http.Request) {
+	d := pageData{Title: "sign_in"}
+	res := c.call(r, "", http.MethodPost, "/api/v1/login-links", "", map[string]any{"email": strings.TrimSpace(r.PostFormValue("email"))}, nil)
+	status := http.StatusOK
+	switch {
+	case res.err == nil:
+		d.Notice = c.t(r, nil, "link_sent")
+	case res.status >= 500 && res.status != http.StatusServiceUnavailable:
+		c.fail(w, r, nil, res)
+		return
+	default:
+		status, d.Error, d.Fields = res.status, res.problem.Detail, res.problem.Errors
+	}
+	c.render(w, r, status, "signin", nil, d)
+}
+
+// linkPage is where a mailed link lands: a button signs in (a mail
+// scanner that opens the link spends nothing).
+func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if tok == "" || len(tok) > 200 {
+		c.render(w, r, http.StatusBadRequest, "signin", nil, pageData{Title: "sign_in", Error: c.t(r, nil, "link_refused")})
+		return
+	}
+	c.render(w, r, http.StatusOK, "signin", nil, pageData{Title: "sign_in", LinkToken: tok})
+}
+
+// signInWithLink spends the link for a session.
+func (c *Console) signInWithLink(w http.ResponseWriter, r *http.Request) {
+	var s struct {
+		Token string `json:"token"`
+	}
+	res := c.call(r, "", http.MethodPost, "/api/v1/login-links/redemption", "", map[string]any{"token": r.PostFormValue("link_token")}, &s)
+	if res.err != nil {
+		if res.status >= 500 {
+			c.fail(w, r, nil, res)
+			return
+		}
+		c.render(w, r, res.status, "signin", nil, pageData{Title: "sign_in", Error: c.t(r, nil, "link_refused") + " " + res.problem.Detail})
+		return
+	}
+	var u user
+	if res := c.call(r, s.Token, http.MethodGet, "/api/v1/me", "", nil, &u); res.err != nil {
+		c.fail(w, r, nil, res)
+		return
+	}
+	c.startSession(w, r, s.Token, u, "")
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {

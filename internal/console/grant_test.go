@@ -446,3 +446,54 @@ func TestConsoleBoardConflictAndVote(t *testing.T) {
 		t.Errorf("votes = %d, want the one", len(seen.Votes))
 	}
 }
+
+// TestConsoleSignInByLink: a person without a token asks for a link on the
+// sign-in page; the mail's link lands on a page whose button signs in (a
+// scanner opening the link spends nothing); the same link twice is
+// refused with the reason.
+func TestConsoleSignInByLink(t *testing.T) {
+	app := apptest.Start(t)
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/users", app.Admin, map[string]any{"name": "Fritz Finance", "role": "finance",
+		"organisation": "Stadtkasse", "email": "fritz@stadt.test", "language": "en"})
+	b := newBrowser(t, app.URL)
+	b.do("GET", "/console/language/en", nil)
+	if p := b.do("GET", "/console/sign-in", nil); !strings.Contains(p.body, `action="/console/sign-in/link-request"`) {
+		t.Fatalf("the sign-in page offers no link by e-mail")
+	}
+	if p := b.do("POST", "/console/sign-in/link-request", url.Values{"email": {"fritz@stadt.test"}}); p.status != http.StatusOK ||
+		!strings.Contains(p.body, "a sign-in link is on its way") {
+		t.Fatalf("ask for a link = %d:\n%s", p.status, p.body)
+	}
+	if p := b.do("POST", "/console/sign-in/link-request", url.Values{"email": {"not an address"}}); p.status != http.StatusUnprocessableEntity {
+		t.Errorf("a link to no address = %d, want 422", p.status)
+	}
+	var link string
+	for _, m := range app.Mail.Sent() {
+		if m.To == "fritz@stadt.test" {
+			_, rest, ok := strings.Cut(m.Text, "http://reallabor.test")
+			if ok {
+				link = strings.Fields(rest)[0]
+			}
+		}
+	}
+	if !strings.HasPrefix(link, "/console/sign-in/link?token=") {
+		t.Fatalf("no link in the mail: %q", link)
+	}
+	p := b.do("GET", link, nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="link_token"`) {
+		t.Fatalf("the link's page = %d, want the button:\n%s", p.status, p.body)
+	}
+	u, _ := url.Parse(link)
+	form := url.Values{"link_token": {u.Query().Get("token")}}
+	if p := b.do("POST", "/console/sign-in/link", form); p.status != http.StatusSeeOther || p.location != "/console/" {
+		t.Fatalf("sign in with the link = %d → %q:\n%s", p.status, p.location, p.body)
+	}
+	if p := b.do("GET", "/console/disbursements", nil); p.status != http.StatusOK || !strings.Contains(p.body, "Fritz Finance") {
+		t.Errorf("after the link the session is not Fritz's: %d", p.status)
+	}
+	other := newBrowser(t, app.URL)
+	other.do("GET", "/console/language/en", nil)
+	if p := other.do("POST", "/console/sign-in/link", form); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "used or expired") {
+		t.Errorf("the same link again = %d, want 401 saying why:\n%s", p.status, p.body)
+	}
+}

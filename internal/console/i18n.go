@@ -8,6 +8,12 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"link_by_mail":                    "Or: a sign-in link by e-mail",
+		"link_help":                       "The address of your account. The link works once, within 15 minutes.",
+		"send_link":                       "Send me a link",
+		"link_sent":                       "If an account has this address, a sign-in link is on its way. It works once, within 15 minutes.",
+		"link_confirm":                    "Sign in with the link from your e-mail.",
+		"link_refused":                    "This sign-in link does not sign in:",
 		"you_voted":                       "You have voted in this round; the decision comes when the board's votes are in.",
 		"conflict_of_interest":            "A conflict of interest?",
 		"conflict_help":                   "If your company or you are close to this group, declare it instead of voting: you will not vote on this application, and the board is told.",
@@ -363,6 +369,12 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"link_by_mail":                    "Oder: ein Anmeldelink per E-Mail",
+		"link_help":                       "Die Adresse Ihres Kontos. Der Link gilt einmal, 15 Minuten lang.",
+		"send_link":                       "Link senden",
+		"link_sent":                       "Hat ein Konto diese Adresse, ist ein Anmeldelink unterwegs. Er gilt einmal, 15 Minuten lang.",
+		"link_confirm":                    "Mit dem Link aus Ihrer E-Mail anmelden.",
+		"link_refused":                    "Dieser Anmeldelink meldet nicht an:",
 		"you_voted":                       "Sie haben in dieser Runde abgestimmt; die Entscheidung fällt, wenn die Stimmen des Lenkungskreises vorliegen.",
 		"conflict_of_interest":            "Befangen?",
 		"conflict_help":                   "Steht Ihr Unternehmen oder stehen Sie dieser Gruppe nahe, erklären Sie das statt abzustimmen: Sie stimmen über diesen Antrag nicht ab, und der Lenkungskreis erfährt es.",

@@ -24,6 +24,8 @@ type pageData struct {
 	Error  string
 	Fields []fieldError
 	Next   string // sign-in: where to go after
+	// LinkToken is a mailed sign-in link's secret, on the page it lands on.
+	LinkToken string
 	// The page's own content.
 	Apps          []appRow
 	Inbox         []notification
