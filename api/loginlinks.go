@@ -89,6 +89,7 @@ func (s *Server) requestLoginLink(c echo.Context) error {
 		}
 		link := strings.TrimRight(s.cfg.PublicURL, "/") + "/console/sign-in/link?token=" + url.QueryEscape(secret)
 		m := loginMail(u, link)
+		m.MessageID = "login-" + hash[:24] // names the mail (dev's outbox file) without its secret
 		if err := s.cfg.Mailer.Send(ctx, m); err != nil {
 			s.log.Warn("could not mail a sign-in link", "user", u.ID, "error", err)
 		}

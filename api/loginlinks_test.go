@@ -59,6 +59,9 @@ func TestLoginLinks(t *testing.T) {
 		if m.To == "nobody@nowhere.test" {
 			t.Errorf("a mail went to an unknown address")
 		}
+		if m.MessageID == "" || strings.Contains(m.Text, m.MessageID) {
+			t.Errorf("the link's mail has message id %q: want one, and not the link's secret", m.MessageID)
+		}
 	}
 	r := redeem(links[0])
 	if r.Status != http.StatusCreated {
