@@ -137,6 +137,8 @@ func BenchmarkListsAtScale(b *testing.B) {
 		{"disbursements-due", finance, "/api/v1/disbursements?status=due"},
 		{"disbursements-due-of-a-programme", finance, "/api/v1/disbursements?status=due&programme_id=scale-p3"},
 		{"ledger", finance, "/api/v1/programmes/scale-p3/ledger"},
+		{"overdue", admin, "/api/v1/overdue"},
+		{"overdue-of-a-programme", admin, "/api/v1/overdue?programme_id=scale-p3"},
 	} {
 		b.Run(q.name, func(b *testing.B) {
 			var ds []time.Duration

@@ -21,13 +21,20 @@ func (s *Store) SeedScale(ctx context.Context, programmes, applications int) err
 		`INSERT INTO programmes (id, name, rules, budget_cents, created_at)
 		 SELECT 'scale-p' || g, 'Scale ' || g, '{}', 100000000000000, now() FROM generate_series(1, {programmes}) g
 		 ON CONFLICT DO NOTHING`,
+		// In review and approved ones expect a step by a date within a month
+		// either side of today (half are overdue), as the overdue list reads.
 		`INSERT INTO applications (id, programme_id, title, status, requested_cents, group_name, lead_organisation,
-		     payee_name, payee_iban, submitted_by, created_at, updated_at)
-		 SELECT 'scale-a-' || lpad(g::text, 8, '0'), 'scale-p' || (g % {programmes} + 1), 'Reallabor ' || g,
-		     (ARRAY['in_review','approved','active','active','closed','rejected','withdrawn'])[g % 7 + 1], 100000,
-		     'Gruppe ' || g, 'Firma ' || (g % 5000), 'Firma ' || (g % 5000), 'DE89370400440532013000', 'scale-user',
-		     now() - (g || ' seconds')::interval, now()
-		 FROM generate_series(1, {applications}) g ON CONFLICT DO NOTHING`,
+		     payee_name, payee_iban, submitted_by, created_at, updated_at, next_due_at, state)
+		 SELECT d.id, 'scale-p' || (d.g % {programmes} + 1), 'Reallabor ' || d.g, d.status, 100000,
+		     'Gruppe ' || d.g, 'Firma ' || (d.g % 5000), 'Firma ' || (d.g % 5000), 'DE89370400440532013000', 'scale-user',
+		     now() - (d.g || ' seconds')::interval, now(), d.due,
+		     CASE WHEN d.due IS NULL THEN '{}' ELSE json_build_object('id', d.id, 'status', d.status, 'next', json_build_array(
+		         json_build_object('action', CASE d.status WHEN 'in_review' THEN 'review' ELSE 'accept_agreement' END,
+		             'from', CASE d.status WHEN 'in_review' THEN 'reviewer' ELSE 'applicant' END, 'by', d.due)))::text END
+		 FROM (SELECT g, 'scale-a-' || lpad(g::text, 8, '0') AS id,
+		         (ARRAY['in_review','approved','active','active','closed','rejected','withdrawn'])[g % 7 + 1] AS status,
+		         CASE WHEN g % 7 < 2 THEN date_trunc('second', now()) + ((g % 61) - 30) * interval '1 day' END AS due
+		       FROM generate_series(1, {applications}) g) d ON CONFLICT DO NOTHING`,
 		`INSERT INTO tranches (id, application_id, programme_id, number, trigger_kind, amount_cents, status, due_at, seq, updated_at)
 		 SELECT a.id || '-' || n, a.id, a.programme_id, n, 'acceptance', 33333,
 		     (ARRAY['scheduled','due','approved','paid','cancelled'])[(hashtext(a.id) & 255 + n) % 5 + 1],

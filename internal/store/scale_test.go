@@ -29,6 +29,10 @@ func TestListsUseIndexesAtScale(t *testing.T) {
 		{"applications by programme", `SELECT * FROM applications WHERE programme_id = $1 ORDER BY id LIMIT 51`, []any{"scale-p3"}},
 		{"applications of an organisation", `SELECT * FROM applications WHERE id IN (SELECT application_id FROM application_organisations
 			WHERE organisation = $1 AND confirmation IN ('', 'submitter', 'confirmed')) ORDER BY id LIMIT 51`, []any{"scale-org-0042"}},
+		{"overdue", `SELECT * FROM applications WHERE next_due_at IS NOT NULL AND next_due_at < $1 ORDER BY next_due_at, id LIMIT 51`,
+			[]any{time.Now().UTC()}},
+		{"overdue of a programme", `SELECT * FROM applications WHERE next_due_at IS NOT NULL AND next_due_at < $1 AND programme_id = $2
+			ORDER BY next_due_at, id LIMIT 51`, []any{time.Now().UTC(), "scale-p3"}},
 		{"disbursements due", `SELECT * FROM tranches WHERE status = $1 ORDER BY id LIMIT 101`, []any{"due"}},
 		{"disbursements due of a programme", `SELECT * FROM tranches WHERE status = $1 AND programme_id = $2 ORDER BY id LIMIT 101`,
 			[]any{"due", "scale-p3"}},
