@@ -78,11 +78,33 @@ func (c *Console) drawSubmission(w http.ResponseWriter, r *http.Request, u *user
 		}
 	}
 	p := formPage{pageData: pageData{Title: "new_application", Error: msg, Fields: fields}, Form: f, Programmes: progs.Items,
-		Errors: map[string]string{}}
-	for _, fe := range fields {
-		p.Errors[fe.Field] = fe.Message
-	}
+		Errors: fieldMap(fields)}
 	c.renderAny(w, r, status, "submit", u, &p.pageData, &p)
+}
+
+// sent ends a form the console draws again on a refusal: done, the notice
+// and the page at next; a fault, its page; a refusal, the form again with the
+// API's reason and field errors.
+func (c *Console) sent(w http.ResponseWriter, r *http.Request, u *user, res result, done string, next func() string,
+	redraw func(status int, fields []fieldError, msg string)) {
+	switch {
+	case res.err == nil:
+		c.setFlash(w, flash{Notice: c.t(r, u, done)})
+		http.Redirect(w, r, next(), http.StatusSeeOther)
+	case res.status >= 500:
+		c.fail(w, r, u, res)
+	default:
+		redraw(res.status, res.problem.Errors, res.problem.Detail)
+	}
+}
+
+// fieldMap is the field errors by field, for the form's template.
+func fieldMap(fields []fieldError) map[string]string {
+	out := map[string]string{}
+	for _, fe := range fields {
+		out[fe.Field] = fe.Message
+	}
+	return out
 }
 
 // readSubmission reads the submission form (or the revision's, which is the
@@ -145,15 +167,8 @@ func (c *Console) submitApplication(w http.ResponseWriter, r *http.Request, u *u
 		ID string `json:"id"`
 	}
 	res := c.call(r, u.token, http.MethodPost, "/api/v1/applications", formKey(r), body, &created)
-	switch {
-	case res.err == nil:
-		c.setFlash(w, flash{Notice: c.t(r, u, "done.submitted")})
-		http.Redirect(w, r, "/console/applications/"+url.PathEscape(created.ID), http.StatusSeeOther)
-	case res.status >= 500:
-		c.fail(w, r, u, res)
-	default:
-		c.drawSubmission(w, r, u, res.status, f, res.problem.Errors, res.problem.Detail)
-	}
+	c.sent(w, r, u, res, "done.submitted", func() string { return "/console/applications/" + url.PathEscape(created.ID) },
+		func(status int, fields []fieldError, msg string) { c.drawSubmission(w, r, u, status, f, fields, msg) })
 }
 
 // reportAction sends an interim or final report.

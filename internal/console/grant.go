@@ -100,10 +100,7 @@ func (c *Console) drawRevision(w http.ResponseWriter, r *http.Request, u *user, 
 		f.Members = append(f.Members, memberRow{})
 	}
 	p := formPage{pageData: pageData{Title: "revise_application", Error: msg, Fields: fields}, Form: f,
-		Errors: map[string]string{}, RevisionOf: id}
-	for _, fe := range fields {
-		p.Errors[fe.Field] = fe.Message
-	}
+		Errors: fieldMap(fields), RevisionOf: id}
 	c.renderAny(w, r, status, "submit", u, &p.pageData, &p)
 }
 
@@ -116,15 +113,8 @@ func (c *Console) submitRevision(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	res := c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/revision", formKey(r), body, nil)
-	switch {
-	case res.err == nil:
-		c.setFlash(w, flash{Notice: c.t(r, u, "done.revised")})
-		http.Redirect(w, r, "/console/applications/"+url.PathEscape(id), http.StatusSeeOther)
-	case res.status >= 500:
-		c.fail(w, r, u, res)
-	default:
-		c.drawRevision(w, r, u, res.status, id, f, res.problem.Errors, res.problem.Detail)
-	}
+	c.sent(w, r, u, res, "done.revised", func() string { return "/console/applications/" + url.PathEscape(id) },
+		func(status int, fields []fieldError, msg string) { c.drawRevision(w, r, u, status, id, f, fields, msg) })
 }
 
 // amendmentAction applies for a change of plan: a later end date, another

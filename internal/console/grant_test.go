@@ -13,6 +13,17 @@ import (
 	"reallabor/models"
 )
 
+// signedIn is a browser signed in with the token, reading English.
+func signedIn(t *testing.T, base, token string) *browser {
+	t.Helper()
+	b := newBrowser(t, base)
+	b.do("GET", "/console/language/en", nil)
+	if p := b.signIn(token); p.status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", p.status)
+	}
+	return b
+}
+
 // upload sends the document form as a browser does (multipart).
 func (b *browser) upload(path string, fields map[string]string, filename string, data []byte) page {
 	b.t.Helper()
@@ -52,9 +63,7 @@ func TestConsoleRevision(t *testing.T) {
 		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", rev,
 			map[string]any{"recommendation": "revise", "scores": apptest.Scores(3)})
 	}
-	b := newBrowser(t, app.URL)
-	b.do("GET", "/console/language/en", nil)
-	b.signIn(applicant.Token)
+	b := signedIn(t, app.URL, applicant.Token)
 	if p := b.do("GET", "/console/applications/"+st.ID, nil); !strings.Contains(p.body, "/console/applications/"+st.ID+"/revision") {
 		t.Fatalf("the application asking for a revision has no link to revise it:\n%s", p.body)
 	}
@@ -107,9 +116,7 @@ func TestConsoleGrantForms(t *testing.T) {
 	prog := app.CreateProgramme(t, 10_000_000, nil)
 	st := activeGrant(t, app, applicant, prog)
 	page := "/console/applications/" + st.ID
-	b := newBrowser(t, app.URL)
-	b.do("GET", "/console/language/en", nil)
-	b.signIn(applicant.Token)
+	b := signedIn(t, app.URL, applicant.Token)
 
 	// Documents.
 	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
@@ -168,9 +175,7 @@ func TestConsoleGrantForms(t *testing.T) {
 	if p := b.do("GET", page, nil); !strings.Contains(p.body, "The amendment is applied for") || !strings.Contains(p.body, "2027-12-31 → 2028-03-31") {
 		t.Fatalf("the page does not show the amendment applied for:\n%s", p.body)
 	}
-	board := newBrowser(t, app.URL) // the programme's administration decides, as next says
-	board.do("GET", "/console/language/en", nil)
-	board.signIn(app.Admin.Token)
+	board := signedIn(t, app.URL, app.Admin.Token) // the programme's administration decides, as next says
 	var now grant
 	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
 	var amendments struct {
@@ -223,9 +228,7 @@ func TestConsoleGrantForms(t *testing.T) {
 	if p := b.do("POST", "/console/applications/"+fresh.ID+"/withdrawal", url.Values{"reason": {"other money found"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("withdrawal = %d", p.status)
 	}
-	adm := newBrowser(t, app.URL)
-	adm.do("GET", "/console/language/en", nil)
-	adm.signIn(app.Admin.Token)
+	adm := signedIn(t, app.URL, app.Admin.Token)
 	if p := adm.do("POST", dpage+"/cancellation", url.Values{"reason": {""}}); p.status != http.StatusSeeOther {
 		t.Errorf("a cancellation without a reason = %d", p.status)
 	} else if p := adm.do("GET", dpage, nil); !strings.Contains(p.body, "reason") || !strings.Contains(p.body, "class=\"error") {
@@ -249,9 +252,7 @@ func TestConsoleGrantForms(t *testing.T) {
 // and changes them; the API holds what the forms said. Others get no form.
 func TestConsoleNewProgrammeAndRules(t *testing.T) {
 	app := apptest.Start(t)
-	b := newBrowser(t, app.URL)
-	b.do("GET", "/console/language/en", nil)
-	b.signIn(app.Admin.Token)
+	b := signedIn(t, app.URL, app.Admin.Token)
 	if p := b.do("GET", "/console/", nil); !strings.Contains(p.body, `href="/console/programmes/new"`) {
 		t.Fatalf("the admin's home has no link to a new programme")
 	}
@@ -338,9 +339,7 @@ func TestConsoleOrganisations(t *testing.T) {
 	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
 	prog := app.CreateProgramme(t, 10_000_000, nil)
 	activeGrant(t, app, applicant, prog)
-	b := newBrowser(t, app.URL)
-	b.do("GET", "/console/language/en", nil)
-	b.signIn(app.Admin.Token)
+	b := signedIn(t, app.URL, app.Admin.Token)
 	reg := url.Values{"name": {"Bäckerei Süd"}, "legal_form": {"GmbH"}, "register_number": {"HRB 4711"}, "idempotency_key": {"console-test-org"}}
 	if p := b.do("POST", "/console/organisations", reg); p.status != http.StatusSeeOther {
 		t.Fatalf("register = %d", p.status)
@@ -374,15 +373,11 @@ func TestConsoleOrganisations(t *testing.T) {
 			t.Errorf("the register on the page lacks %s with %s", o.Name, models.FormatEuro(o.ThreeYearsCents))
 		}
 	}
-	fin := newBrowser(t, app.URL)
-	fin.do("GET", "/console/language/en", nil)
-	fin.signIn(app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse").Token)
+	fin := signedIn(t, app.URL, app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse").Token)
 	if p := fin.do("GET", "/console/organisations", nil); !strings.Contains(p.body, "State-aid register") || strings.Contains(p.body, `action="/console/organisations"`+` class="card"`) {
 		t.Errorf("finance's page: want the register, no form")
 	}
-	ab := newBrowser(t, app.URL)
-	ab.do("GET", "/console/language/en", nil)
-	ab.signIn(applicant.Token)
+	ab := signedIn(t, app.URL, applicant.Token)
 	if p := ab.do("GET", "/console/organisations", nil); p.status != 200 || strings.Contains(p.body, "State-aid register") {
 		t.Errorf("an applicant's organisations page = %d, want the registry without the aid register", p.status)
 	}
@@ -407,9 +402,7 @@ func TestConsoleBoardConflictAndVote(t *testing.T) {
 	var st grant
 	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
 	page := "/console/applications/" + st.ID
-	near := newBrowser(t, app.URL)
-	near.do("GET", "/console/language/en", nil)
-	near.signIn(app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke").Token)
+	near := signedIn(t, app.URL, app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke").Token)
 	if p := near.do("GET", page, nil); !strings.Contains(p.body, `id="conflict-form"`) || !strings.Contains(p.body, `id="vote-form"`) {
 		t.Fatalf("a board member's page lacks the vote or the conflict form")
 	}
@@ -432,9 +425,7 @@ func TestConsoleBoardConflictAndVote(t *testing.T) {
 	if p := near.do("GET", page, nil); !strings.Contains(p.body, `class="error"`) {
 		t.Errorf("the conflicted member's vote is not refused on the page")
 	}
-	other := newBrowser(t, app.URL)
-	other.do("GET", "/console/language/en", nil)
-	other.signIn(app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK").Token)
+	other := signedIn(t, app.URL, app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK").Token)
 	if p := other.do("POST", page+"/reviews", vote); p.status != http.StatusSeeOther {
 		t.Fatalf("vote = %d", p.status)
 	}

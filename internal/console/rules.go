@@ -116,11 +116,8 @@ func (c *Console) drawRules(w http.ResponseWriter, r *http.Request, u *user, sta
 	if id != "" {
 		title = "edit_rules"
 	}
-	p := rulesPage{pageData: pageData{Title: title, Error: msg, Fields: fields}, Form: f, Errors: map[string]string{},
+	p := rulesPage{pageData: pageData{Title: title, Error: msg, Fields: fields}, Form: f, Errors: fieldMap(fields),
 		Edit: id, Triggers: trancheTriggers}
-	for _, fe := range fields {
-		p.Errors[fe.Field] = fe.Message
-	}
 	c.renderAny(w, r, status, "rules", u, &p.pageData, &p)
 }
 
@@ -146,14 +143,19 @@ func (c *Console) readRules(r *http.Request, u *user) (rulesForm, map[string]any
 			bad = append(bad, fieldError{Field: field, Message: c.t(r, u, "not_an_amount")})
 		}
 	}
+	atoi := func(field, s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			bad = append(bad, fieldError{Field: field, Message: c.t(r, u, "not_a_number")})
+		}
+		return n, err == nil
+	}
 	number := func(field, s string) {
 		if s == "" {
 			return
 		}
-		if n, err := strconv.Atoi(s); err == nil {
+		if n, ok := atoi(field, s); ok {
 			body[field] = n
-		} else {
-			bad = append(bad, fieldError{Field: field, Message: c.t(r, u, "not_a_number")})
 		}
 	}
 	if f.Name != "" {
@@ -196,11 +198,7 @@ func (c *Console) readRules(r *http.Request, u *user) (rulesForm, map[string]any
 		}
 		weight := 1
 		if row.Weight != "" {
-			n, err := strconv.Atoi(row.Weight)
-			if err != nil {
-				bad = append(bad, fieldError{Field: "criteria[" + strconv.Itoa(len(criteria)) + "].weight", Message: c.t(r, u, "not_a_number")})
-			}
-			weight = n
+			weight, _ = atoi("criteria["+strconv.Itoa(len(criteria))+"].weight", row.Weight)
 		}
 		criteria = append(criteria, map[string]any{"name": row.Name, "weight": weight})
 	}
@@ -214,10 +212,7 @@ func (c *Console) readRules(r *http.Request, u *user) (rulesForm, map[string]any
 		if row.Percent == "" {
 			continue
 		}
-		n, err := strconv.Atoi(row.Percent)
-		if err != nil {
-			bad = append(bad, fieldError{Field: "tranche_plan[" + strconv.Itoa(len(plan)) + "].percent", Message: c.t(r, u, "not_a_number")})
-		}
+		n, _ := atoi("tranche_plan["+strconv.Itoa(len(plan))+"].percent", row.Percent)
 		plan = append(plan, map[string]any{"percent": n, "trigger": row.Trigger})
 	}
 	if len(plan) > 0 {
@@ -237,15 +232,8 @@ func (c *Console) createProgramme(w http.ResponseWriter, r *http.Request, u *use
 		ID string `json:"id"`
 	}
 	res := c.call(r, u.token, http.MethodPost, "/api/v1/programmes", formKey(r), body, &created)
-	switch {
-	case res.err == nil:
-		c.setFlash(w, flash{Notice: c.t(r, u, "done.programme")})
-		http.Redirect(w, r, "/console/programmes/"+url.PathEscape(created.ID), http.StatusSeeOther)
-	case res.status >= 500:
-		c.fail(w, r, u, res)
-	default:
-		c.drawRules(w, r, u, res.status, "", f, res.problem.Errors, res.problem.Detail)
-	}
+	c.sent(w, r, u, res, "done.programme", func() string { return "/console/programmes/" + url.PathEscape(created.ID) },
+		func(status int, fields []fieldError, msg string) { c.drawRules(w, r, u, status, "", f, fields, msg) })
 }
 
 // changeRules sends the changed rules (PATCH); the budget is not among
@@ -261,13 +249,6 @@ func (c *Console) changeRules(w http.ResponseWriter, r *http.Request, u *user, i
 		return
 	}
 	res := c.call(r, u.token, http.MethodPatch, "/api/v1/programmes/"+url.PathEscape(id), formKey(r), body, nil)
-	switch {
-	case res.err == nil:
-		c.setFlash(w, flash{Notice: c.t(r, u, "done.rules")})
-		http.Redirect(w, r, "/console/programmes/"+url.PathEscape(id), http.StatusSeeOther)
-	case res.status >= 500:
-		c.fail(w, r, u, res)
-	default:
-		c.drawRules(w, r, u, res.status, id, f, res.problem.Errors, res.problem.Detail)
-	}
+	c.sent(w, r, u, res, "done.rules", func() string { return "/console/programmes/" + url.PathEscape(id) },
+		func(status int, fields []fieldError, msg string) { c.drawRules(w, r, u, status, id, f, fields, msg) })
 }
