@@ -118,17 +118,33 @@ func (c *Console) submitRevision(w http.ResponseWriter, r *http.Request, u *user
 }
 
 // amendmentAction applies for a change of plan: a later end date, another
-// account for the payments, or both.
-func amendmentBody(r *http.Request) map[string]any {
+// account for the payments, costs shifted between the plan's lines (the
+// lines typed are the new plan; the API checks it adds up to the total).
+func (c *Console) amendmentAction(r *http.Request, u *user, id string) result {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	body := map[string]any{"reason": r.PostFormValue("reason")}
-	if d := strings.TrimSpace(r.PostFormValue("end_date")); d != "" {
+	if d := v("end_date"); d != "" {
 		body["end_date"] = d
 	}
-	if iban := strings.TrimSpace(r.PostFormValue("payee_iban")); iban != "" || strings.TrimSpace(r.PostFormValue("payee_name")) != "" {
-		body["payee"] = map[string]any{"name": strings.TrimSpace(r.PostFormValue("payee_name")), "iban": iban,
-			"bic": strings.TrimSpace(r.PostFormValue("payee_bic"))}
+	if v("payee_iban") != "" || v("payee_name") != "" {
+		body["payee"] = map[string]any{"name": v("payee_name"), "iban": v("payee_iban"), "bic": v("payee_bic")}
 	}
-	return body
+	var plan []map[string]any
+	for _, cat := range costCategories {
+		s := v("cost_" + cat)
+		if s == "" {
+			continue
+		}
+		cents, ok := parseEuro(s)
+		if !ok {
+			return invalidForm(c.t(r, u, "check_fields"), "cost_plan", c.t(r, u, "not_an_amount"))
+		}
+		plan = append(plan, map[string]any{"category": cat, "description": v("cost_desc_" + cat), "amount_cents": cents})
+	}
+	if len(plan) > 0 {
+		body["cost_plan"] = plan
+	}
+	return c.call(r, u.token, http.MethodPost, "/api/v1/applications/"+url.PathEscape(id)+"/amendments", formKey(r), body, nil)
 }
 
 // documentAction sends one file to the API as the multipart upload it

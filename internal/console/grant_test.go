@@ -488,3 +488,61 @@ func TestConsoleSignInByLink(t *testing.T) {
 		t.Errorf("the same link again = %d, want 401 saying why:\n%s", p.status, p.body)
 	}
 }
+
+// TestConsoleAmendCostPlan: a group shifts costs between the plan's lines
+// through the amendment form (a plan that no longer adds up to the total is
+// refused with the API's reason, an amount in words by the console); the
+// approved amendment is the plan the application then carries.
+func TestConsoleAmendCostPlan(t *testing.T) {
+	app := apptest.Start(t)
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	body := apptest.Proposal(prog, "Cafe Mitte", 2_000_000) // total cost 40,000.00 EUR
+	body["cost_plan"] = []map[string]any{{"category": "personnel", "description": "staff", "amount_cents": 2_500_000},
+		{"category": "material", "description": "lockers", "amount_cents": 1_500_000}}
+	var st grant
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, body).JSON(t, &st)
+	for _, org := range []string{"Stadtwerke", "IHK", "Buchhandlung Nord"} {
+		app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/reviews", app.CreateUser(t, "Reviewer "+org, "reviewer", org),
+			map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)})
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", applicant, nil)
+	page := "/console/applications/" + st.ID
+	b := signedIn(t, app.URL, applicant.Token)
+	if p := b.do("GET", page, nil); !strings.Contains(p.body, `name="cost_material"`) || !strings.Contains(p.body, "15,000.00 EUR") {
+		t.Fatalf("the amendment form has no cost lines with the plan as it stands:\n%s", p.body)
+	}
+	for _, c := range []struct{ material, want string }{{"lots", "not an amount"}, {"10.000", "adds up to"}} {
+		b.do("POST", page+"/amendments", url.Values{"reason": {"lockers cost more"}, "cost_personnel": {"20.000"}, "cost_material": {c.material}})
+		if p := b.do("GET", page, nil); !strings.Contains(p.body, c.want) {
+			t.Errorf("material %q: the page does not say %q", c.material, c.want)
+		}
+	}
+	if p := b.do("POST", page+"/amendments", url.Values{"reason": {"lockers cost more"}, "cost_personnel": {"20.000"},
+		"cost_desc_personnel": {"staff"}, "cost_material": {"20.000"}, "cost_desc_material": {"lockers"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("amendment = %d", p.status)
+	}
+	var now struct {
+		Amendments []struct{ ID string } `json:"amendments"`
+		Proposal   struct {
+			CostPlan []struct {
+				Category    string `json:"category"`
+				AmountCents int64  `json:"amount_cents"`
+			} `json:"cost_plan"`
+		} `json:"proposal"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	if len(now.Amendments) != 1 {
+		t.Fatalf("amendments = %+v, want the one (the refused forms made none)", now.Amendments)
+	}
+	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/amendments/"+now.Amendments[0].ID+"/decision", app.Admin,
+		map[string]any{"decision": "approve"})
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, applicant, nil).JSON(t, &now)
+	got := map[string]int64{}
+	for _, l := range now.Proposal.CostPlan {
+		got[l.Category] = l.AmountCents
+	}
+	if len(got) != 2 || got["personnel"] != 2_000_000 || got["material"] != 2_000_000 {
+		t.Errorf("cost plan after the amendment = %v, want 20,000.00 EUR each", got)
+	}
+}

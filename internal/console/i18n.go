@@ -8,6 +8,9 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"new_cost_plan":                   "Costs shifted between lines (optional)",
+		"new_cost_plan_help":              "The lines you fill in are the new plan; together they must come to the total cost of",
+		"now":                             "Now",
 		"link_by_mail":                    "Or: a sign-in link by e-mail",
 		"link_help":                       "The address of your account. The link works once, within 15 minutes.",
 		"send_link":                       "Send me a link",
@@ -369,6 +372,9 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"new_cost_plan":                   "Kosten zwischen Positionen verschieben (optional)",
+		"new_cost_plan_help":              "Die ausgefüllten Positionen sind der neue Plan; zusammen müssen sie die Gesamtkosten ergeben:",
+		"now":                             "Bisher",
 		"link_by_mail":                    "Oder: ein Anmeldelink per E-Mail",
 		"link_help":                       "Die Adresse Ihres Kontos. Der Link gilt einmal, 15 Minuten lang.",
 		"send_link":                       "Link senden",

@@ -42,6 +42,9 @@ type pageData struct {
 	DocumentsOn   bool // the API stores uploads
 	// Voted: the reader (a board member) has voted in this round.
 	Voted bool
+	// CostRows are the cost plan's lines by category as they stand (the
+	// amendment form's "now").
+	CostRows []costRow
 }
 
 type appRow struct {
@@ -236,6 +239,15 @@ func (c *Console) application(w http.ResponseWriter, r *http.Request, u *user) {
 	for _, v := range app.Votes {
 		d.Voted = d.Voted || (v.ReviewerID == u.ID && v.Round == app.RevisionRound)
 	}
+	for _, cat := range costCategories {
+		row := costRow{Category: cat}
+		for _, l := range app.Proposal.CostPlan {
+			if string(l.Category) == cat {
+				row.Description, row.Amount = l.Description, models.FormatEuro(l.AmountCents)
+			}
+		}
+		d.CostRows = append(d.CostRows, row)
+	}
 	var docs struct {
 		Items []document `json:"items"`
 	}
@@ -318,7 +330,8 @@ func (c *Console) applicationAction(w http.ResponseWriter, r *http.Request, u *u
 		}
 		path, body, done = "/review-deadline", map[string]any{"days": days}, "done.extended"
 	case "amendments":
-		path, body, done = "/amendments", amendmentBody(r), "done.amendment_requested"
+		c.acted(w, r, u, back, c.amendmentAction(r, u, id), "done.amendment_requested")
+		return
 	case "amendment-decision":
 		path = "/amendments/" + url.PathEscape(r.PostFormValue("amendment_id")) + "/decision"
 		body, done = map[string]any{"decision": r.PostFormValue("decision"), "reason": r.PostFormValue("reason")}, "done.amendment_decided"
