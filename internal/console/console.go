@@ -159,6 +159,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/programmes/{id}/{action}", c.signedIn(c.programmeAction))
 	m.HandleFunc("GET /console/repayments", c.signedIn(c.repayments))
 	m.HandleFunc("GET /console/overdue", c.signedIn(c.overdue))
+	m.HandleFunc("POST /console/notifications/{id}/read", c.signedIn(c.markRead))
 	m.HandleFunc("GET /console/organisations", c.signedIn(c.organisations))
 	m.HandleFunc("POST /console/organisations", c.signedIn(c.registerOrganisation))
 	m.HandleFunc("POST /console/repayments/{id}", c.signedIn(c.recordRepayment))

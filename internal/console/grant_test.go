@@ -6,8 +6,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"reallabor/internal/apptest"
 	"reallabor/models"
@@ -399,17 +401,19 @@ func TestConsoleBoardConflictAndVote(t *testing.T) {
 	app := apptest.Start(t)
 	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
 	prog := app.CreateProgramme(t, 10_000_000, nil)
+	rita := app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke")
+	rosa := app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK") // the board as the application comes in: told of it
 	var st grant
 	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 2_000_000)).JSON(t, &st)
-	page := "/console/applications/" + st.ID
-	near := signedIn(t, app.URL, app.CreateUser(t, "Rita Reviewer", "reviewer", "Stadtwerke").Token)
-	if p := near.do("GET", page, nil); !strings.Contains(p.body, `id="conflict-form"`) || !strings.Contains(p.body, `id="vote-form"`) {
+	appPage := "/console/applications/" + st.ID
+	near := signedIn(t, app.URL, rita.Token)
+	if p := near.do("GET", appPage, nil); !strings.Contains(p.body, `id="conflict-form"`) || !strings.Contains(p.body, `id="vote-form"`) {
 		t.Fatalf("a board member's page lacks the vote or the conflict form")
 	}
-	if p := near.do("POST", page+"/reviews", url.Values{"conflict_of_interest": {"true"}}); p.status != http.StatusSeeOther {
+	if p := near.do("POST", appPage+"/reviews", url.Values{"conflict_of_interest": {"true"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("declare a conflict = %d", p.status)
 	}
-	if p := near.do("GET", page, nil); !strings.Contains(p.body, "Your conflict of interest is recorded") {
+	if p := near.do("GET", appPage, nil); !strings.Contains(p.body, "Your conflict of interest is recorded") {
 		t.Errorf("no notice after the conflict")
 	}
 	var seen struct {
@@ -421,20 +425,38 @@ func TestConsoleBoardConflictAndVote(t *testing.T) {
 		t.Fatalf("after the conflict: %d conflicts, %d votes; want 1 and 0", len(seen.Conflicts), len(seen.Votes))
 	}
 	vote := url.Values{"recommendation": {"approve"}, "score_impact": {"5"}, "score_feasibility": {"5"}, "score_partnership": {"5"}}
-	near.do("POST", page+"/reviews", vote)
-	if p := near.do("GET", page, nil); !strings.Contains(p.body, `class="error"`) {
+	near.do("POST", appPage+"/reviews", vote)
+	if p := near.do("GET", appPage, nil); !strings.Contains(p.body, `class="error"`) {
 		t.Errorf("the conflicted member's vote is not refused on the page")
 	}
-	other := signedIn(t, app.URL, app.CreateUser(t, "Rosa Reviewer", "reviewer", "IHK").Token)
-	if p := other.do("POST", page+"/reviews", vote); p.status != http.StatusSeeOther {
+	other := signedIn(t, app.URL, rosa.Token)
+	if p := other.do("POST", appPage+"/reviews", vote); p.status != http.StatusSeeOther {
 		t.Fatalf("vote = %d", p.status)
 	}
-	if p := other.do("GET", page, nil); !strings.Contains(p.body, "You have voted in this round") || strings.Contains(p.body, `id="vote-form"`) {
+	if p := other.do("GET", appPage, nil); !strings.Contains(p.body, "You have voted in this round") || strings.Contains(p.body, `id="vote-form"`) {
 		t.Errorf("after the vote the page offers the form again")
 	}
 	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &seen)
 	if len(seen.Votes) != 1 {
 		t.Errorf("votes = %d, want the one", len(seen.Votes))
+	}
+	// Voted, the board member takes the request to vote off the home page.
+	re := regexp.MustCompile(`action="(/console/notifications/[^"]+/read)"`)
+	var home page
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if home = other.do("GET", "/console/", nil); re.MatchString(home.body) {
+			break
+		}
+	}
+	m := re.FindStringSubmatch(home.body)
+	if m == nil {
+		t.Fatalf("the board member's home lists nothing to take off:\n%s", home.body)
+	}
+	if p := other.do("POST", m[1], nil); p.status != http.StatusSeeOther {
+		t.Fatalf("take off = %d", p.status)
+	}
+	if p := other.do("GET", "/console/", nil); strings.Contains(p.body, m[1]) || !strings.Contains(p.body, "Taken off your list") {
+		t.Errorf("the item is still on the home page")
 	}
 }
 

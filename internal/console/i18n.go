@@ -8,6 +8,8 @@ import "strings"
 // templates use is in both).
 var dictionary = map[string]map[string]string{
 	"en": {
+		"mark_read":                       "done, take it off",
+		"done.read":                       "Taken off your list.",
 		"new_cost_plan":                   "Costs shifted between lines (optional)",
 		"new_cost_plan_help":              "The lines you fill in are the new plan; together they must come to the total cost of",
 		"now":                             "Now",
@@ -372,6 +374,8 @@ var dictionary = map[string]map[string]string{
 		"role.admin":     "administration",
 	},
 	"de": {
+		"mark_read":                       "erledigt, entfernen",
+		"done.read":                       "Von Ihrer Liste genommen.",
 		"new_cost_plan":                   "Kosten zwischen Positionen verschieben (optional)",
 		"new_cost_plan_help":              "Die ausgefüllten Positionen sind der neue Plan; zusammen müssen sie die Gesamtkosten ergeben:",
 		"now":                             "Bisher",

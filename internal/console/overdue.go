@@ -60,3 +60,10 @@ func (c *Console) overdue(w http.ResponseWriter, r *http.Request, u *user) {
 	c.withFlash(w, r, &p.pageData)
 	c.renderAny(w, r, http.StatusOK, "overdue", u, &p.pageData, &p)
 }
+
+// markRead takes an item off the home page's inbox (it stays in the API's
+// list of notifications, read).
+func (c *Console) markRead(w http.ResponseWriter, r *http.Request, u *user) {
+	res := c.call(r, u.token, http.MethodPost, "/api/v1/me/notifications/"+url.PathEscape(r.PathValue("id"))+"/read", "", nil, nil)
+	c.acted(w, r, u, "/console/", res, "done.read")
+}

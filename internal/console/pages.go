@@ -66,6 +66,7 @@ type invitation struct {
 }
 
 type notification struct {
+	ID            string     `json:"id"`
 	ApplicationID string     `json:"application_id"`
 	Kind          string     `json:"kind"`
 	Title         string     `json:"title"`
