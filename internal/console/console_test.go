@@ -226,6 +226,7 @@ func TestConsolePageAccess(t *testing.T) {
 		{"/console/programmes/new", []cell{{200, "Create the programme"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/programmes/" + prog + "/rules", []cell{{200, "Save the rules"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/organisations", []cell{{200, "Register an organisation"}, {200, "Cafe Mitte"}, {200, "Cafe Mitte"}, {200, "Cafe Mitte"}, {200, "State-aid register"}}},
+		{"/console/webhooks", []cell{{200, "Subscribe a system"}, {403, ""}, {403, ""}, {403, ""}, {403, ""}}},
 		{"/console/nowhere", []cell{{404, ""}, {404, ""}, {404, ""}, {404, ""}, {404, ""}}},
 	}
 	for i, u := range users {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -566,5 +567,71 @@ func TestConsoleAmendCostPlan(t *testing.T) {
 	}
 	if len(got) != 2 || got["personnel"] != 2_000_000 || got["material"] != 2_000_000 {
 		t.Errorf("cost plan after the amendment = %v, want 20,000.00 EUR each", got)
+	}
+}
+
+// TestConsoleWebhooks: an admin subscribes a system (its signing secret
+// shown once, on the answering page; a bad address refused next to its
+// field), reads the delivery log as hand-offs go out, and ends the
+// subscription; nobody else has the page.
+func TestConsoleWebhooks(t *testing.T) {
+	app := apptest.Start(t)
+	got := make(chan struct{}, 100)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	b := signedIn(t, app.URL, app.Admin.Token)
+	if p := b.do("POST", "/console/webhooks", url.Values{"url": {"ftp://example.org/hook"}, "events": {"*"}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, `id="err-wh_url"`) || !strings.Contains(p.body, `value="ftp://example.org/hook"`) {
+		t.Fatalf("a bad address = %d, want 422 next to the field with what was typed:\n%s", p.status, p.body)
+	}
+	if p := b.do("POST", "/console/webhooks", url.Values{"url": {recv.URL}, "events": {"approved, love"}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "is not an event kind") {
+		t.Errorf("an unknown event kind = %d, want 422 saying so", p.status)
+	}
+	p := b.do("POST", "/console/webhooks", url.Values{"url": {recv.URL + "/hook"}, "events": {"eligibility_passed"},
+		"idempotency_key": {"console-test-webhook"}})
+	if p.status != http.StatusCreated || !strings.Contains(p.body, "whsec_") {
+		t.Fatalf("subscribe = %d, want 201 with the secret:\n%s", p.status, p.body)
+	}
+	if p := b.do("GET", "/console/webhooks", nil); strings.Contains(p.body, "whsec_") || !strings.Contains(p.body, recv.URL+"/hook") {
+		t.Errorf("the list shows the secret again, or not the webhook")
+	}
+	var hooks struct{ Items []struct{ ID string } }
+	app.Must(t, 200, "GET", "/api/v1/webhooks", app.Admin, nil).JSON(t, &hooks)
+	if len(hooks.Items) != 1 {
+		t.Fatalf("webhooks = %+v", hooks.Items)
+	}
+	applicant := app.CreateUser(t, "Anna Applicant", "applicant", "Cafe Mitte")
+	app.Must(t, 201, "POST", "/api/v1/applications", applicant, apptest.Proposal(app.CreateProgramme(t, 10_000_000, nil), "Cafe Mitte", 1_000_000))
+	select {
+	case <-got:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no delivery reached the receiver")
+	}
+	logPage := "/console/webhooks/" + hooks.Items[0].ID
+	var lp page
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if lp = b.do("GET", logPage, nil); strings.Contains(lp.body, "<td>delivered</td>") {
+			break
+		}
+	}
+	if !strings.Contains(lp.body, "<td>eligibility_passed</td>") || !strings.Contains(lp.body, "<td>delivered</td>") {
+		t.Errorf("the delivery log does not show the submission delivered:\n%s", lp.body)
+	}
+	if p := b.do("GET", "/console/webhooks/no-such-hook", nil); p.status != http.StatusNotFound {
+		t.Errorf("an unknown webhook's log = %d, want 404", p.status)
+	}
+	fin := signedIn(t, app.URL, app.CreateUser(t, "Fritz Finance", "finance", "Stadtkasse").Token)
+	if p := fin.do("GET", "/console/webhooks", nil); p.status != http.StatusForbidden {
+		t.Errorf("finance's webhooks page = %d, want 403", p.status)
+	}
+	if p := b.do("POST", "/console/webhooks/"+hooks.Items[0].ID+"/end", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("end = %d", p.status)
+	}
+	if p := b.do("GET", "/console/webhooks", nil); !strings.Contains(p.body, "The subscription is ended") || strings.Contains(p.body, recv.URL+"/hook") {
+		t.Errorf("the ended webhook is still listed")
 	}
 }

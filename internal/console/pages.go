@@ -131,7 +131,7 @@ func (c *Console) parseTemplates() error {
 		},
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments", "programme", "overdue", "rules", "organisations"} {
+	for _, name := range []string{"signin", "home", "application", "disbursements", "error", "apidocs", "submit", "ledger", "users", "repayments", "programme", "overdue", "rules", "organisations", "webhooks"} {
 		t := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{
 			// Replaced per request with the reader's language.
 			"t":      func(string) string { return "" },
