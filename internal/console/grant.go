@@ -64,16 +64,24 @@ func typedProposal(p models.Proposal) submission {
 		}
 		f.Members = append(f.Members, memberRow{Name: m.Name, PriorAid: aid})
 	}
+	f.Costs = costRows(p.CostPlan, euroInput)
+	return f
+}
+
+// costRows are a cost plan's lines, one per category in the form's order,
+// each amount written by amount (for a field, or to be read).
+func costRows(plan []models.CostLine, amount func(int64) string) []costRow {
+	var rows []costRow
 	for _, cat := range costCategories {
 		row := costRow{Category: cat}
-		for _, l := range p.CostPlan {
+		for _, l := range plan {
 			if string(l.Category) == cat {
-				row.Description, row.Amount = l.Description, euroInput(l.AmountCents)
+				row.Description, row.Amount = l.Description, amount(l.AmountCents)
 			}
 		}
-		f.Costs = append(f.Costs, row)
+		rows = append(rows, row)
 	}
-	return f
+	return rows
 }
 
 // euroInput writes cents as a form field holds them: "20000" or "20000.50".

@@ -240,15 +240,7 @@ func (c *Console) application(w http.ResponseWriter, r *http.Request, u *user) {
 	for _, v := range app.Votes {
 		d.Voted = d.Voted || (v.ReviewerID == u.ID && v.Round == app.RevisionRound)
 	}
-	for _, cat := range costCategories {
-		row := costRow{Category: cat}
-		for _, l := range app.Proposal.CostPlan {
-			if string(l.Category) == cat {
-				row.Description, row.Amount = l.Description, models.FormatEuro(l.AmountCents)
-			}
-		}
-		d.CostRows = append(d.CostRows, row)
-	}
+	d.CostRows = costRows(app.Proposal.CostPlan, models.FormatEuro)
 	var docs struct {
 		Items []document `json:"items"`
 	}
