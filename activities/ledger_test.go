@@ -18,15 +18,14 @@ import (
 )
 
 // TestRetriedPaymentPaysOnce: the write of the payment action commits, then
-// its answer is lost (the call fails as a dropped connection would). Temporal
-// retries the activity; the ledger applies the payment exactly once.
+// its answer is lost (the call fails as a dropped connection would). The
+// write is made again (by the API, which tries again, and by the workflow's
+// own flush); the ledger applies the payment exactly once.
 func TestRetriedPaymentPaysOnce(t *testing.T) {
 	var calls atomic.Int32
-	app := apptest.StartWith(t, apptest.Options{Register: func(st *store.Store, w worker.Worker) {
-		l := &activities.Ledger{Store: st}
-		w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
-		w.RegisterActivityWithOptions(func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
-			res, err := l.Apply(ctx, in)
+	lossy := func(write func(context.Context, models.ApplyInput) (models.ApplyResult, error)) func(context.Context, models.ApplyInput) (models.ApplyResult, error) {
+		return func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+			res, err := write(ctx, in)
 			if err != nil || len(in.Payments) == 0 {
 				return res, err
 			}
@@ -34,8 +33,17 @@ func TestRetriedPaymentPaysOnce(t *testing.T) {
 				return res, errors.New("connection reset by peer (after commit)")
 			}
 			return res, nil
-		}, activity.RegisterOptions{Name: workflows.ActivityApply})
-	}})
+		}
+	}
+	app := apptest.StartWith(t, apptest.Options{
+		Apply: func(st *store.Store) func(context.Context, models.ApplyInput) (models.ApplyResult, error) {
+			return lossy(st.Apply)
+		},
+		Register: func(st *store.Store, w worker.Worker) {
+			l := &activities.Ledger{Store: st}
+			w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
+			w.RegisterActivityWithOptions(lossy(l.Apply), activity.RegisterOptions{Name: workflows.ActivityApply})
+		}})
 	prog := app.CreateProgramme(t, 10_000_000, map[string]any{"reviewers_required": 1})
 	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
 	reviewer := app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")

@@ -66,7 +66,7 @@ func (s *Server) requestAmendment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in.AmendmentID = derivedID("amd-", c, workflows.UpdateRequestAmendment, rec.Seq, req)
+	in.AmendmentID = derivedID("amd-", c, workflows.UpdateRequestAmendment, rec, req)
 	st, err := s.act(c, rec, workflows.UpdateRequestAmendment, req, in)
 	if err != nil {
 		return respond(c, http.StatusCreated, st, err)

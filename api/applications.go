@@ -424,8 +424,8 @@ func (s *Server) listApplications(c echo.Context) error {
 // derivedID names what an update creates (a report, an amendment) from the
 // update's id, so a retried request names the same thing and the workflow
 // answers it once.
-func derivedID(prefix string, c echo.Context, update string, seq int64, req any) string {
-	sum := sha256.Sum256([]byte(updateID(c, update, seq, req)))
+func derivedID(prefix string, c echo.Context, update string, rec models.ApplicationRecord, req any) string {
+	sum := sha256.Sum256([]byte(updateID(c, update, rec.Seq, rec.WriteEpoch, req)))
 	return prefix + hex.EncodeToString(sum[:10])
 }
 
@@ -502,13 +502,17 @@ func (s *Server) getHistory(c echo.Context) error {
 // user, the route, the body and the application's state version (seq), so a
 // retried request never acts twice, while the same request made again after
 // the application has moved on (re-approving a returned payment, say) acts.
-func updateID(c echo.Context, name string, seq int64, body any) string {
+func updateID(c echo.Context, name string, seq, epoch int64, body any) string {
 	u := userOf(c)
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
 		return name + ":" + u.ID + ":" + key
 	}
 	raw, _ := json.Marshal(body)
 	prefix := fmt.Sprintf("%s\x00%s\x00%d\x00", u.ID, c.Request().URL.Path, seq)
+	if epoch > 0 {
+		// After a refused write was put back, the same request is new.
+		prefix += fmt.Sprintf("%d\x00", epoch)
+	}
 	sum := sha256.Sum256(append([]byte(prefix), raw...))
 	return name + ":" + hex.EncodeToString(sum[:12])
 }
@@ -519,12 +523,14 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 	appID := rec.ID
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
-	uid := updateID(c, name, rec.Seq, idSource)
-	in, ok := arg.(workflows.Sealable)
+	uid := updateID(c, name, rec.Seq, rec.WriteEpoch, idSource)
+	in, ok := arg.(workflows.Written)
 	if !ok {
 		return models.ApplicationState{}, fmt.Errorf("update %s: %T cannot be sealed", name, arg)
 	}
-	sealed, err := s.seal(appID, name, in)
+	// How far the projection is written, as read with the row: the
+	// workflow no longer carries what is in it.
+	sealed, err := s.seal(appID, name, in.WithWrittenSeq(rec.Seq))
 	if err != nil {
 		return models.ApplicationState{}, err
 	}
@@ -532,9 +538,13 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 		WorkflowID: workflows.WorkflowID(appID), UpdateID: uid, UpdateName: name,
 		Args: []any{sealed}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var st models.ApplicationState
+	var res workflows.ActionResult
 	if err == nil {
-		err = h.Get(ctx, &st)
+		err = h.Get(ctx, &res)
+	}
+	st := res.ApplicationState
+	if err == nil && res.Write != nil {
+		return s.write(c, appID, uid, *res.Write)
 	}
 	if err != nil {
 		if s.stillRunning(c, appID, uid, err) {
@@ -550,6 +560,85 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 		return st, err
 	}
 	return st, nil
+}
+
+// write makes an action's writes, which the workflow handed back once the
+// action was durable in its history ("caller-writes"), and answers with the
+// state as the caller may see it. Written here or not, the action stands:
+// a database that is away leaves it to the workflow, which writes it itself
+// shortly (202 until then); a write the database refuses has the workflow
+// put the action back (422), so nothing of it remains anywhere.
+func (s *Server) write(c echo.Context, appID, uid string, w models.ApplyInput) (models.ApplicationState, error) {
+	// Finished even if the caller has gone: the next one would do it anyway.
+	ctx := context.WithoutCancel(c.Request().Context())
+	out, err := s.apply(ctx, w)
+	if err == nil {
+		s.tellPromoted(ctx, out.Promoted)
+		return workflows.View(w.State, userOf(c).Actor()), nil
+	}
+	if errors.Is(err, models.ErrData) || errors.Is(err, models.ErrInvalid) {
+		s.log.Error("action's write refused, putting it back", "application", appID, "update", uid, "error", err)
+		if rerr := s.revertRefused(ctx, c, appID, uid, w.State.Seq, err); rerr != nil {
+			// The workflow's own flush meets the same refusal and puts it back.
+			s.log.Error("revert of a refused write", "application", appID, "error", rerr)
+		}
+		return models.ApplicationState{}, problem(http.StatusUnprocessableEntity,
+			"the action's content was refused by the database; nothing was changed")
+	}
+	if errors.Is(err, models.ErrStale) {
+		return models.ApplicationState{}, problem(http.StatusConflict,
+			"this action was put back after the database refused its write; send it again")
+	}
+	s.log.Warn("action's write failed; the workflow writes it", "application", appID, "update", uid, "error", err)
+	s.accepted(c, appID)
+	return models.ApplicationState{}, errStillRunning
+}
+
+// apply writes w, trying again while the database is away, for as long as
+// the API waits on a call.
+func (s *Server) apply(ctx context.Context, w models.ApplyInput) (models.ApplyResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	write := s.cfg.Apply
+	if write == nil {
+		write = s.cfg.Store.Apply
+	}
+	wait := 100 * time.Millisecond
+	for {
+		out, err := write(ctx, w)
+		if err == nil || errors.Is(err, models.ErrData) || errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrStale) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// revertRefused has the workflow put back the action of seq.
+func (s *Server) revertRefused(ctx context.Context, c echo.Context, appID, uid string, seq int64, cause error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	var written int64
+	if rec, err := s.cfg.Store.Application(ctx, appID, store.Scope{}); err == nil {
+		written = rec.Seq
+	}
+	in, err := s.seal(appID, workflows.UpdateRevertUnwritten, workflows.RevertInput{
+		Actor: userOf(c).Actor(), Seq: seq, WrittenSeq: written, Reason: cause.Error()})
+	if err != nil {
+		return err
+	}
+	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.WorkflowID(appID), UpdateID: uid + ":revert", UpdateName: workflows.UpdateRevertUnwritten,
+		Args: []any{in}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	return err
 }
 
 // errStillRunning: the action was accepted (it is in the workflow's
@@ -578,6 +667,12 @@ func (s *Server) stillRunning(c echo.Context, appID, updateID string, err error)
 	if perr != nil || res.GetStage() < enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED {
 		return false
 	}
+	s.accepted(c, appID)
+	return true
+}
+
+// accepted answers 202: the action stands and is still being carried out.
+func (s *Server) accepted(c echo.Context, appID string) {
 	loc := "/api/v1/applications/" + appID
 	c.Response().Header().Set(echo.HeaderLocation, loc)
 	c.Response().Header().Set("Retry-After", "2")
@@ -586,7 +681,6 @@ func (s *Server) stillRunning(c echo.Context, appID, updateID string, err error)
 		"detail":      "the action is accepted and still being carried out; GET " + loc + " shows the outcome, or send the same request again",
 		"application": loc,
 	})
-	return true
 }
 
 // respond answers an action with the application's new state.
@@ -712,7 +806,7 @@ func (s *Server) submitReport(c echo.Context) error {
 	}
 	// The report id follows from the update id: a retried request names the
 	// same report and the workflow answers it once.
-	reportID := derivedID("rep-", c, workflows.UpdateSubmitReport, rec.Seq, req)
+	reportID := derivedID("rep-", c, workflows.UpdateSubmitReport, rec, req)
 	var costs []models.CostLine
 	for _, l := range req.Costs {
 		costs = append(costs, models.CostLine{Category: l.Category, AmountCents: l.AmountCents})

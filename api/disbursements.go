@@ -321,20 +321,36 @@ func approvedAny(rows []models.TrancheRecord, user string) bool {
 func (s *Server) markExported(c echo.Context, r models.TrancheRecord, batchID string) error {
 	ctx, cancel := s.callCtx(c)
 	defer cancel()
-	in, err := s.seal(r.ApplicationID, workflows.UpdateMarkExported,
-		workflows.DisbursementInput{Actor: userOf(c).Actor(), TrancheID: r.ID, BatchID: batchID})
+	app, err := s.cfg.Store.Application(ctx, r.ApplicationID, store.Scope{})
 	if err != nil {
 		return err
 	}
+	in, err := s.seal(r.ApplicationID, workflows.UpdateMarkExported,
+		workflows.DisbursementInput{Actor: userOf(c).Actor(), TrancheID: r.ID, BatchID: batchID, WrittenSeq: app.Seq})
+	if err != nil {
+		return err
+	}
+	uid := "export:" + batchID + ":" + r.ID
 	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.WorkflowID(r.ApplicationID), UpdateID: "export:" + batchID + ":" + r.ID,
+		WorkflowID: workflows.WorkflowID(r.ApplicationID), UpdateID: uid,
 		UpdateName: workflows.UpdateMarkExported, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []any{in},
 	})
+	var res workflows.ActionResult
 	if err == nil {
-		err = h.Get(ctx, nil)
+		err = h.Get(ctx, &res)
 	}
-	return err
+	if err != nil || res.Write == nil {
+		return err
+	}
+	// Written before the file is handed out, as the workflow's own write was.
+	if _, err := s.apply(context.WithoutCancel(ctx), *res.Write); err != nil {
+		if errors.Is(err, models.ErrData) || errors.Is(err, models.ErrInvalid) {
+			_ = s.revertRefused(context.WithoutCancel(ctx), c, r.ApplicationID, uid, res.Write.State.Seq, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // paymentFile builds and checks the payment file of rows.

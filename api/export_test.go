@@ -117,6 +117,14 @@ func TestInterruptedExportIsCompleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The dead request never wrote what the workflow did; the workflow
+	// writes it itself within seconds ("caller-writes").
+	for wait := time.Now().Add(15 * time.Second); f.tranche(t, id, 1).Status != "exported"; {
+		if time.Now().After(wait) {
+			t.Fatalf("tranche marked exported by the workflow is %s in the database after 15 s", f.tranche(t, id, 1).Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	export := "/api/v1/disbursements/export?format=csv&programme_id=" + f.prog
 	app.Must(t, http.StatusNotFound, "GET", export, f.finance, nil) // the approver is not handed the file
 	r := app.Must(t, http.StatusOK, "GET", export, f.finance2, nil)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"reallabor/internal/apptest"
+	"reallabor/models"
 	"reallabor/workflows"
 )
 
@@ -154,6 +155,15 @@ func recordRun(t *testing.T, app *apptest.App, id, runID, name string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// An ended application's run writes and delivers what is staged before
+	// it completes ("caller-writes"): record the whole run.
+	var now struct{ Status models.Status }
+	app.Must(t, 200, "GET", "/api/v1/applications/"+id, app.Admin, nil).JSON(t, &now)
+	if now.Status.Final() && runID == "" {
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = app.Temporal.GetWorkflow(wctx, workflows.WorkflowID(id), "").Get(wctx, nil)
+		wcancel()
+	}
 	iter := app.Temporal.GetWorkflowHistory(ctx, workflows.WorkflowID(id), runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
 	for iter.HasNext() {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -24,17 +25,28 @@ import (
 func outageOnVote(t *testing.T, outage, callTimeout time.Duration) *apptest.App {
 	var armed atomic.Bool
 	armed.Store(true)
-	return apptest.StartWith(t, apptest.Options{CallTimeout: callTimeout, Register: func(st *store.Store, w worker.Worker) {
+	// The first write of a vote, whoever makes it (the API, or the
+	// workflow's flush), meets the outage.
+	trigger := func(st *store.Store, in models.ApplyInput) {
+		for _, e := range in.Events {
+			if e.Kind == "review_submitted" && armed.CompareAndSwap(true, false) {
+				restore := storetest.Unavailable(t, st)
+				t.Logf("database unavailable for %s", outage)
+				time.AfterFunc(outage, func() { restore(); t.Log("database back") })
+			}
+		}
+	}
+	apply := func(st *store.Store) func(context.Context, models.ApplyInput) (models.ApplyResult, error) {
+		return func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+			trigger(st, in)
+			return st.Apply(ctx, in)
+		}
+	}
+	return apptest.StartWith(t, apptest.Options{CallTimeout: callTimeout, Apply: apply, Register: func(st *store.Store, w worker.Worker) {
 		l := &activities.Ledger{Store: st}
 		w.RegisterActivityWithOptions(l.ReserveBudget, activity.RegisterOptions{Name: workflows.ActivityReserveBudget})
 		w.RegisterActivityWithOptions(func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
-			for _, e := range in.Events {
-				if e.Kind == "review_submitted" && armed.CompareAndSwap(true, false) {
-					restore := storetest.Unavailable(t, st)
-					t.Logf("database unavailable for %s", outage)
-					time.AfterFunc(outage, func() { restore(); t.Log("database back") })
-				}
-			}
+			trigger(st, in)
 			return l.Apply(ctx, in)
 		}, activity.RegisterOptions{Name: workflows.ActivityApply})
 	}})
@@ -120,4 +132,64 @@ func TestActionOutlastsTheCall(t *testing.T) {
 		t.Fatalf("votes after the retried vote = %+v, want exactly one", after.Votes)
 	}
 	app.BooksExact(t)
+}
+
+// TestRefusedWriteIsPutBack: the database refuses the write of the deciding
+// vote (as it would content it cannot take). The vote was durable in the
+// workflow; the API has it put back: the reviewer gets 422, the application
+// is in review with the two earlier votes, nothing is reserved, the books
+// agree; the same vote sent again goes through.
+func TestRefusedWriteIsPutBack(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	app := apptest.StartWith(t, apptest.Options{Apply: func(st *store.Store) func(context.Context, models.ApplyInput) (models.ApplyResult, error) {
+		return func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+			for _, e := range in.Events {
+				if e.Kind == "approved" && refuse.CompareAndSwap(true, false) {
+					return models.ApplyResult{}, fmt.Errorf("%w: value too long for type character varying (injected)", models.ErrData)
+				}
+			}
+			return st.Apply(ctx, in)
+		}
+	}})
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	var st struct{ ID string }
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, apptest.Proposal(prog, "Cafe Mitte", 1_000_000)).JSON(t, &st)
+	vote := map[string]any{"recommendation": "approve", "scores": apptest.Scores(5)}
+	path := "/api/v1/applications/" + st.ID + "/reviews"
+	var reviewers []apptest.User
+	for _, name := range []string{"Rita", "Rolf", "Rosa"} {
+		reviewers = append(reviewers, app.CreateUser(t, name, "reviewer", "Stadtwerke "+name))
+	}
+	app.Must(t, 200, "POST", path, reviewers[0], vote)
+	app.Must(t, 200, "POST", path, reviewers[1], vote)
+	r := app.Do(t, "POST", path, reviewers[2], vote)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("deciding vote whose write is refused = %d: %s, want 422", r.Status, r.Body)
+	}
+	// Past the workflow's own flush: nothing of the vote came back.
+	time.Sleep(3 * time.Second)
+	var now struct {
+		Status string `json:"status"`
+		Votes  []any  `json:"votes"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/applications/"+st.ID, app.Admin, nil).JSON(t, &now)
+	if now.Status != "in_review" || len(now.Votes) != 2 {
+		t.Fatalf("after the refused vote: %s with %d votes, want in_review with 2", now.Status, len(now.Votes))
+	}
+	var l struct {
+		Reserved int64 `json:"reserved_cents"`
+	}
+	app.Must(t, 200, "GET", "/api/v1/programmes/"+prog+"/ledger", app.Admin, nil).JSON(t, &l)
+	if l.Reserved != 0 {
+		t.Fatalf("reserved after the refused vote = %d, want 0 (given back)", l.Reserved)
+	}
+	app.BooksExact(t)
+	app.Must(t, 200, "POST", path, reviewers[2], vote).JSON(t, &now)
+	if now.Status != "approved" {
+		t.Fatalf("the vote sent again: %s, want approved", now.Status)
+	}
+	app.BooksExact(t)
+	record(t, app, st.ID, "refused_write")
 }

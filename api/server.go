@@ -30,6 +30,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"reallabor/internal/store"
+	"reallabor/models"
 )
 
 // Workflows is the part of the Temporal client the API uses: declared here,
@@ -58,6 +59,9 @@ type Config struct {
 	Keys *authz.Keys
 	// CallTimeout bounds every Temporal call a handler makes.
 	CallTimeout time.Duration
+	// Apply, if set, makes the writes of an action instead of Store.Apply
+	// (tests put a failure around it).
+	Apply func(context.Context, models.ApplyInput) (models.ApplyResult, error)
 	// Mailer sends the one-time sign-in links (nil: none are offered);
 	// PublicURL is the address they point at.
 	Mailer    activities.Mailer

@@ -16,6 +16,8 @@ var (
 	// ErrData: the database refused the content (a data or constraint
 	// error): retrying cannot fix it.
 	ErrData = errors.New("refused by the database")
+	// ErrStale: a write of an action the workflow has put back since.
+	ErrStale = errors.New("stale write")
 	// ErrUnauthorized: no or an unknown credential (HTTP 401).
 	ErrUnauthorized = errors.New("unauthorized")
 )

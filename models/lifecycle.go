@@ -39,6 +39,10 @@ type ApplicationState struct {
 	Next      []Next    `json:"next"`
 	Seq       int64     `json:"seq"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// WriteEpoch counts the writes the workflow put back after the database
+	// refused them (workflow version "caller-writes"): a write handed out
+	// before (an update's cached result, re-driven) is older and refused.
+	WriteEpoch int64 `json:"write_epoch,omitempty"`
 	// PendingPromotion: the ledger has promoted this waitlisted application
 	// and its signal arrived, but the workflow has not moved on yet. Carried
 	// over continue-as-new so the promotion is never dropped.

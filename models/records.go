@@ -94,9 +94,11 @@ type ApplicationRecord struct {
 	// none has one): the overdue list's key.
 	NextDueAt *time.Time
 	Seq       int64
-	State     string // the workflow's last state view, JSON
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// WriteEpoch is the state's (writes of an older epoch are refused).
+	WriteEpoch int64
+	State      string // the workflow's last state view, JSON
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TableName is the table of ApplicationRecord.

@@ -25,7 +25,10 @@ const (
 
 // AmendmentInput is the group's request.
 type AmendmentInput struct {
-	Seal        authz.Seal   `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq  int64        `json:"written_seq,omitempty"`
 	Actor       models.Actor `json:"actor"`
 	AmendmentID string       `json:"amendment_id"`
 	Reason      string       `json:"reason"`
@@ -37,7 +40,10 @@ type AmendmentInput struct {
 
 // AmendmentDecisionInput approves or refuses a pending amendment.
 type AmendmentDecisionInput struct {
-	Seal        authz.Seal   `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq  int64        `json:"written_seq,omitempty"`
 	Actor       models.Actor `json:"actor"`
 	AmendmentID string       `json:"amendment_id"`
 	Approve     bool         `json:"approve"`

@@ -121,6 +121,17 @@ type application struct {
 	// demands: version 1 of "repayment-demands" (repayment.go);
 	// interestByDay: version 2, interest counted from the due date's day.
 	demands, interestByDay bool
+	// direct: version 1 of "caller-writes" (effects.go): the API writes an
+	// action's changes; unwritten is the tail not known to be written (its
+	// reservation: unwrittenReserved), undelivered the events whose
+	// notifications the next flush hands to delivery, at flushAt (or when
+	// flushDue).
+	direct            bool
+	unwritten         pending
+	unwrittenReserved bool
+	undelivered       []models.Event
+	flushAt           *time.Time
+	flushDue          bool
 	// costPlan: version 1 of "cost-plan" (report.go): a final report's
 	// costs by category settle at what the assessment recognised of them,
 	// under the programme's cost rules.
@@ -177,13 +188,19 @@ func (a *application) setup(ctx workflow.Context) error {
 	})
 	// Not under the lock: it waits for submit, which holds it.
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
-		if err := workflow.Await(ctx, func() bool { return a.view().Status != models.StatusSubmitted }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return a.written().Status != models.StatusSubmitted }); err != nil {
 			return models.ApplicationState{}, err
 		}
-		return View(a.view(), in.Actor), nil
+		return View(a.written(), in.Actor), nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in ActionInput) error {
 		return a.checkSeal(ctx, UpdateAwaitSubmission, in)
 	}}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRevertUnwritten, a.revertUnwritten,
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in RevertInput) error {
+			return a.checkSeal(ctx, UpdateRevertUnwritten, in)
+		}}); err != nil {
 		return err
 	}
 	return a.registerUpdates(ctx)
@@ -206,6 +223,7 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	demands := workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 2)
 	a.demands, a.interestByDay = demands >= 1, demands >= 2
 	a.costPlan = workflow.GetVersion(ctx, versionCostPlan, workflow.DefaultVersion, 1) >= 1
+	a.direct = a.durable && workflow.GetVersion(ctx, versionCallerWrites, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}
@@ -226,37 +244,60 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 			return ApplicationResult{}, err
 		}
 	}
-	// A demand still owed keeps a cancelled application's run going.
-	for !a.s.Status.Final() || a.owes() {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := a.quiet(ctx); err != nil {
-				return ApplicationResult{}, err
+	for {
+		// A demand still owed keeps a cancelled application's run going.
+		for !a.s.Status.Final() || a.owes() {
+			if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				if err := a.quiet(ctx); err != nil {
+					return ApplicationResult{}, err
+				}
+				if a.direct {
+					settled, err := a.settleStaged(ctx)
+					if err != nil {
+						return ApplicationResult{}, err
+					}
+					if !settled {
+						continue
+					}
+				}
+				carry := a.s
+				if a.durable {
+					carry.PendingPromotion = a.promoted
+				}
+				next := ApplicationInput{ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry}
+				// Sealed whenever the worker has keys, whatever version this run
+				// is: the next run checks its start (a run from before
+				// "sealed-actions" continues into one that does).
+				next = a.sealCarry(next)
+				return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 			}
-			carry := a.s
-			if a.durable {
-				carry.PendingPromotion = a.promoted
+			if err := a.waitForClockOrChange(ctx); err != nil {
+				if temporal.IsCanceledError(err) {
+					return ApplicationResult{}, err
+				}
+				// A clock's work failed (the database stayed down longer than its
+				// retries): the application must not fail for it. Try again later.
+				workflow.GetLogger(ctx).Error("clock action failed, retrying in an hour", "error", err)
+				if err := workflow.Sleep(ctx, time.Hour); err != nil {
+					return ApplicationResult{}, err
+				}
 			}
-			next := ApplicationInput{ApplicationID: a.s.ID, ProgrammeID: a.s.ProgrammeID, Carry: &carry}
-			// Sealed whenever the worker has keys, whatever version this run
-			// is: the next run checks its start (a run from before
-			// "sealed-actions" continues into one that does).
-			next = a.sealCarry(next)
-			return ApplicationResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 		}
-		if err := a.waitForClockOrChange(ctx); err != nil {
-			if temporal.IsCanceledError(err) {
-				return ApplicationResult{}, err
-			}
-			// A clock's work failed (the database stayed down longer than its
-			// retries): the application must not fail for it. Try again later.
-			workflow.GetLogger(ctx).Error("clock action failed, retrying in an hour", "error", err)
-			if err := workflow.Sleep(ctx, time.Hour); err != nil {
-				return ApplicationResult{}, err
-			}
+		if err := a.quiet(ctx); err != nil {
+			return ApplicationResult{}, err
 		}
-	}
-	if err := a.quiet(ctx); err != nil {
-		return ApplicationResult{}, err
+		if !a.direct {
+			break
+		}
+		// Written and delivered before the run ends; a refused write that
+		// put the ending back keeps it going.
+		settled, err := a.settleStaged(ctx)
+		if err != nil {
+			return ApplicationResult{}, err
+		}
+		if settled && a.s.Status.Final() && !a.owes() {
+			break
+		}
 	}
 	return ApplicationResult{Status: a.s.Status, GrantedCents: a.s.GrantedCents, PaidCents: a.s.PaidCents,
 		RepaymentCents: a.s.RepaymentCents}, nil

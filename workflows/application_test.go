@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -113,6 +114,11 @@ type fakeLedger struct {
 	// stateAid, if set, answers a grant's state-aid claim as the register
 	// would (members over the ceiling).
 	stateAid func(models.StateAidClaim) []models.FieldError
+	// applied: what Apply booked, by key (a write made twice, by the API and
+	// by the workflow's flush, books once, as the store does).
+	applied map[string]bool
+	// told: the applications the API's writes promoted (it signals them).
+	told []string
 }
 
 // Project keeps a copy of what it is given, as a database would: local
@@ -187,30 +193,84 @@ func (l *fakeLedger) Apply(ctx context.Context, in models.ApplyInput) (models.Ap
 		return out, temporal.NewNonRetryableApplicationError("refused by the database", "DataError", nil)
 	}
 	for _, p := range in.Payments {
+		if l.once(fmt.Sprintf("payment %+v", p)) {
+			continue
+		}
 		if _, err := l.RecordPayment(ctx, p); err != nil {
 			return out, err
 		}
 	}
 	for _, r := range in.Releases {
+		if l.once("release " + r.Key) {
+			continue
+		}
 		res, err := l.ReleaseBudget(ctx, r)
 		if err != nil {
 			return out, err
 		}
 		out.Promoted = append(out.Promoted, res.Promoted...)
 	}
-	l.mu.Lock()
 	for _, r := range in.Repayments {
+		if l.once(fmt.Sprintf("repayment %+v", r)) {
+			continue
+		}
+		l.mu.Lock()
 		l.repayments = append(l.repayments, r)
 		l.paid -= r.AmountCents
 		l.available += r.AmountCents
+		l.mu.Unlock()
 	}
-	l.mu.Unlock()
 	for _, e := range in.Events {
+		if l.replace(in.State, e) {
+			continue
+		}
 		if err := l.Project(ctx, models.ProjectInput{State: in.State, Event: e}); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// once says key was booked before, and books it.
+func (l *fakeLedger) once(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.applied == nil {
+		l.applied = map[string]bool{}
+	}
+	if l.applied[key] {
+		return true
+	}
+	l.applied[key] = true
+	return false
+}
+
+// replace writes an event of a sequence already projected over it (with
+// the later state), as the store does; it says whether there was one.
+func (l *fakeLedger) replace(st models.ApplicationState, e models.Event) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, p := range l.projected {
+		if p.Event.Seq == e.Seq {
+			if st.Seq >= p.State.Seq {
+				l.projected[i].State = st
+			}
+			l.projected[i].Event = e
+			return true
+		}
+	}
+	return false
+}
+
+// writtenSeq is how far the projection is written.
+func (l *fakeLedger) writtenSeq() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var seq int64
+	for _, p := range l.projected {
+		seq = max(seq, p.State.Seq)
+	}
+	return seq
 }
 
 func (l *fakeLedger) events() []models.Event {
@@ -231,14 +291,17 @@ func (l *fakeLedger) kinds() []string {
 	return out
 }
 
-// last is the state of the last projection.
+// last is the state of the latest projection.
 func (l *fakeLedger) last() models.ApplicationState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.projected) == 0 {
-		return models.ApplicationState{}
+	var st models.ApplicationState
+	for _, p := range l.projected {
+		if p.State.Seq >= st.Seq {
+			st = p.State
+		}
 	}
-	return l.projected[len(l.projected)-1].State
+	return st
 }
 
 // harness runs one application workflow in the test environment. Steps are
@@ -278,6 +341,36 @@ func newHarness(t *testing.T, change ...func(in *workflows.ApplicationInput, l *
 	return &harness{t: t, env: env, ledger: l, in: in}
 }
 
+// written is in saying how far l's projection is written, as the API says.
+func written(in any, l *fakeLedger) any {
+	if w, ok := in.(workflows.Written); ok {
+		return w.WithWrittenSeq(l.writtenSeq())
+	}
+	return in
+}
+
+// answer does with an update's result what the API does: it makes the
+// writes the result carries ("caller-writes") and returns the state as the
+// actor of in sees it.
+func (l *fakeLedger) answer(res any, in any) (models.ApplicationState, error) {
+	r, ok := res.(workflows.ActionResult)
+	if !ok {
+		return models.ApplicationState{}, fmt.Errorf("answered %T, want workflows.ActionResult", res)
+	}
+	if r.Write == nil {
+		return r.ApplicationState, nil
+	}
+	out, err := l.Apply(context.Background(), *r.Write)
+	if err != nil {
+		return models.ApplicationState{}, err
+	}
+	l.mu.Lock()
+	l.told = append(l.told, out.Promoted...)
+	l.mu.Unlock()
+	actor, _ := reflect.ValueOf(in).FieldByName("Actor").Interface().(models.Actor)
+	return workflows.View(r.Write.State, actor), nil
+}
+
 // step schedules f an hour after the previous step and returns when it runs.
 func (h *harness) step(f func()) time.Time { return h.stepAfter(time.Hour, f) }
 
@@ -298,6 +391,7 @@ func (h *harness) ok(name string, in any, check ...func(st models.ApplicationSta
 	h.sent++
 	id := fmt.Sprintf("%s-%d", name, h.sent)
 	return h.step(func() {
+		in := written(in, h.ledger)
 		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) {
@@ -310,9 +404,9 @@ func (h *harness) ok(name string, in any, check ...func(st models.ApplicationSta
 					h.t.Errorf("update %s (%+v) failed: %v", id, in, err)
 					return
 				}
-				st, isState := res.(models.ApplicationState)
-				if !isState {
-					h.t.Errorf("update %s answered %T, want models.ApplicationState", id, res)
+				st, err := h.ledger.answer(res, in)
+				if err != nil {
+					h.t.Errorf("update %s: %v", id, err)
 					return
 				}
 				for _, c := range check {
@@ -1304,18 +1398,23 @@ func TestWithdrawBeforePayment(t *testing.T) {
 }
 
 // TestReleasePromotesWaitlisted: the budget a withdrawal releases goes to a
-// waitlisted application, which the workflow tells by signal.
+// waitlisted application; the write of the withdrawal (the API's, under
+// "caller-writes") learns which, to tell it, and the workflow's own flush
+// of the same release promotes nobody twice.
 func TestReleasePromotesWaitlisted(t *testing.T) {
 	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) { l.promote = []string{"app-2"} })
-	h.env.OnSignalExternalWorkflow("default-test-namespace", workflows.WorkflowID("app-2"), "",
-		workflows.SignalPromoted, models.PromotedSignal{}).Return(nil).Once()
 	h.voteAll(models.RecommendApprove)
 	h.ok(workflows.UpdateWithdraw, workflows.ActionInput{Actor: applicant})
 	res := h.runToEnd()
 	if res.Status != models.StatusWithdrawn {
 		t.Errorf("status = %s, want %s", res.Status, models.StatusWithdrawn)
 	}
-	h.env.AssertExpectations(t)
+	if want := []string{"app-2"}; !slices.Equal(h.ledger.told, want) {
+		t.Errorf("applications the write promoted = %v, want %v", h.ledger.told, want)
+	}
+	if n := len(h.ledger.releases); n != 1 {
+		t.Errorf("releases booked = %d, want 1 (the API's write and the flush book it once)", n)
+	}
 }
 
 func TestCancelByAdmin(t *testing.T) {
@@ -1746,12 +1845,11 @@ func TestNextSteps(t *testing.T) {
 // as before the vote (two votes, in review), the reservation the vote made is
 // given back; the same vote sent again goes through.
 func TestRefusedWriteChangesNothing(t *testing.T) {
-	refused := false
+	refusing := true
 	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) {
 		l.failApply = func(in models.ApplyInput) bool {
 			for _, e := range in.Events {
-				if e.Kind == "approved" && !refused {
-					refused = true
+				if e.Kind == "approved" && refusing {
 					return true
 				}
 			}
@@ -1762,20 +1860,46 @@ func TestRefusedWriteChangesNothing(t *testing.T) {
 	h.vote(reviewer2, models.RecommendApprove)
 	var before models.ApplicationState
 	h.inspect(func(st models.ApplicationState) { before = st })
+	// The vote is durable; the API's write of it is refused.
+	var seq int64
 	h.sent++
 	h.step(func() {
+		in := written(workflows.ReviewInput{Actor: reviewer3, Recommendation: models.RecommendApprove, Scores: scores(5)}, h.ledger)
 		h.env.UpdateWorkflow(workflows.UpdateSubmitReview, "refused-vote", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { h.answered++; t.Errorf("vote rejected by the validator: %v", err) },
-			OnComplete: func(_ any, err error) {
+			OnComplete: func(res any, err error) {
 				h.answered++
+				if err != nil {
+					t.Errorf("vote failed: %v, want its writes handed back", err)
+					return
+				}
+				_, werr := h.ledger.answer(res, in)
 				var appErr *temporal.ApplicationError
-				if !errors.As(err, &appErr) || appErr.Type() != "DataError" {
-					t.Errorf("refused vote answered %v, want the DataError", err)
+				if !errors.As(werr, &appErr) || appErr.Type() != "DataError" {
+					t.Errorf("write of the refused vote = %v, want the DataError", werr)
+				}
+				if r, ok := res.(workflows.ActionResult); ok && r.Write != nil {
+					seq = r.Write.State.Seq
 				}
 			},
-		}, workflows.ReviewInput{Actor: reviewer3, Recommendation: models.RecommendApprove, Scores: scores(5)})
+		}, in)
 	})
+	// The API has the workflow put it back, before the workflow's own flush.
+	h.sent++
+	h.stepAfter(time.Second, func() {
+		h.env.UpdateWorkflow(workflows.UpdateRevertUnwritten, "revert-refused-vote", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { h.answered++; t.Errorf("revert rejected: %v", err) },
+			OnComplete: func(_ any, err error) {
+				h.answered++
+				if err != nil {
+					t.Errorf("revert failed: %v", err)
+				}
+			},
+		}, workflows.RevertInput{Actor: reviewer3, Seq: seq, WrittenSeq: h.ledger.writtenSeq(), Reason: "refused by the database"})
+	})
+	h.inspect(func(models.ApplicationState) { refusing = false })
 	h.inspect(func(st models.ApplicationState) {
 		if st.Status != models.StatusInReview || len(st.Votes) != 2 || st.Seq != before.Seq {
 			t.Errorf("after the refused vote: %s, %d votes, seq %d; want in_review, 2 votes, seq %d as before", st.Status, len(st.Votes), st.Seq, before.Seq)

@@ -90,6 +90,19 @@ func (a *application) alarms() []alarm {
 	return append(out, a.demandAlarms()...)
 }
 
+// clocks are the alarms and, under "caller-writes", the flush of what is
+// staged (it marks the flush due; commit writes).
+func (a *application) clocks() []alarm {
+	out := a.alarms()
+	if a.direct && a.flushAt != nil {
+		out = append(out, alarm{*a.flushAt, func(workflow.Context) error {
+			a.flushDue = true
+			return nil
+		}})
+	}
+	return out
+}
+
 func (a *application) reportAlarms(kind models.ReportKind, due *time.Time, reminded, overdue *bool) []alarm {
 	if due == nil || a.reportStatus(kind) == models.ReportSubmitted || a.reportStatus(kind) == models.ReportAccepted {
 		return nil
@@ -115,7 +128,7 @@ func (a *application) reportAlarms(kind models.ReportKind, due *time.Time, remin
 func (a *application) waitForClockOrChange(ctx workflow.Context) error {
 	seq := a.s.Seq
 	changed := func() bool { return a.s.Seq != seq || a.promoted }
-	alarms := a.alarms()
+	alarms := a.clocks()
 	if a.steady {
 		if err := a.waitSteadily(ctx, alarms, changed); err != nil {
 			return err
@@ -143,11 +156,24 @@ func (a *application) waitForClockOrChange(ctx workflow.Context) error {
 		return err
 	}
 	defer a.mu.Unlock()
-	err := a.ring(ctx)
-	if err == nil {
-		err = a.commit(ctx)
+	if a.direct && a.due(workflow.Now(ctx)) {
+		// What the API staged is written first: a failed clock then puts
+		// back only its own changes.
+		if err := a.flush(ctx); err != nil {
+			if refused(err) {
+				a.revert(ctx, err)
+			}
+			return err
+		}
 	}
+	err := a.ring(ctx)
 	if err != nil {
+		a.revert(ctx, err)
+		return err
+	}
+	if err = a.commit(ctx); err != nil && (!a.direct || refused(err)) {
+		// Under "caller-writes" a database that is away keeps what is
+		// staged for the next try; only a refused write puts it back.
 		a.revert(ctx, err)
 	}
 	return err
@@ -222,7 +248,7 @@ func (a *application) ring(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
 	wasFinal := a.s.Status.Final()
 	// Recompute under the lock: an action may have moved the stage on.
-	for _, al := range a.alarms() {
+	for _, al := range a.clocks() {
 		if !al.When.After(now) {
 			if err := al.Fire(ctx); err != nil {
 				return err
@@ -233,4 +259,17 @@ func (a *application) ring(ctx workflow.Context) error {
 		}
 	}
 	return nil
+}
+
+// due says a promotion or a clock other than the flush is to run now.
+func (a *application) due(now time.Time) bool {
+	if a.promoted {
+		return true
+	}
+	for _, al := range a.alarms() {
+		if !al.When.After(now) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,7 +45,11 @@ func TestInterimReportWithinShortProject(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s failed: %v", name, err)
 				} else if out != nil {
-					*out = v.(models.ApplicationState)
+					r := v.(workflows.ActionResult)
+					*out = r.ApplicationState
+					if r.Write != nil {
+						*out = r.Write.State
+					}
 				}
 			},
 		}, arg)

@@ -23,7 +23,10 @@ const UpdateRequestDrawdown = "request-drawdown"
 
 // DrawdownInput is the group's request for money.
 type DrawdownInput struct {
-	Seal               authz.Seal   `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq         int64        `json:"written_seq,omitempty"`
 	Actor              models.Actor `json:"actor"`
 	AmountCents        int64        `json:"amount_cents"`
 	CostsIncurredCents int64        `json:"costs_incurred_cents"`

@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"reallabor/internal/authz"
 	"reallabor/models"
 )
 
@@ -80,6 +82,16 @@ func clone(s models.ApplicationState) models.ApplicationState {
 
 // view is the state readers see: the last one written.
 func (a *application) view() models.ApplicationState {
+	if a.direct {
+		// The state in Temporal's history: what the caller is writing, or
+		// the flush will.
+		return a.s
+	}
+	return a.written()
+}
+
+// written is the state as last known written (under "durable-effects").
+func (a *application) written() models.ApplicationState {
 	if a.durable {
 		return a.committed
 	}
@@ -91,6 +103,16 @@ func (a *application) view() models.ApplicationState {
 // without holding up the action's answer.
 func (a *application) commit(ctx workflow.Context) error {
 	if !a.durable {
+		return nil
+	}
+	if a.direct {
+		// The workflow's own change (a clock, a promotion, the submission),
+		// or the flush timer: written now, with the tail.
+		changed := !a.pend.empty()
+		a.stage(ctx)
+		if changed || a.flushDue {
+			return a.flush(ctx)
+		}
 		return nil
 	}
 	if !a.pend.empty() {
@@ -118,19 +140,41 @@ func (a *application) revert(ctx workflow.Context, cause error) {
 		return
 	}
 	workflow.GetLogger(ctx).Error("action not written, state restored", "error", cause)
-	reserved := a.reservedNow
+	reserved := a.reservedNow || a.unwrittenReserved
+	handedOut := a.direct && !a.unwritten.empty()
 	a.s = clone(a.committed)
 	a.pend = pending{}
 	a.reservedNow = false
-	if !reserved {
+	if a.direct {
+		a.unwritten, a.unwrittenReserved = pending{}, false
+		kept := a.undelivered[:0]
+		for _, e := range a.undelivered {
+			if e.Seq <= a.s.Seq {
+				kept = append(kept, e)
+			}
+		}
+		a.undelivered = kept
+		if handedOut {
+			// The writes handed out for what is put back are refused from
+			// now on (an update's result re-driven): written at once.
+			a.s.WriteEpoch++
+			a.committed.WriteEpoch = a.s.WriteEpoch
+		}
+	}
+	if !reserved && !handedOut {
 		return
 	}
-	var res models.ApplyResult
-	err := workflow.ExecuteActivity(activityCtx(ctx), ActivityApply, models.ApplyInput{
-		State: a.s, Releases: []models.ReleaseInput{{
+	in := models.ApplyInput{State: a.s}
+	if reserved {
+		in.Releases = []models.ReleaseInput{{
 			ProgrammeID: a.s.ProgrammeID, ApplicationID: a.s.ID, Key: fmt.Sprintf("revert-%d", a.s.Seq+1), All: true, At: a.now(ctx),
-		}},
-	}).Get(ctx, &res)
+		}}
+		if handedOut {
+			in.Releases[0].Key = fmt.Sprintf("revert-%d-%d", a.s.Seq+1, a.s.WriteEpoch)
+		}
+	}
+	var res models.ApplyResult
+	err := workflow.ExecuteActivity(activityCtx(ctx), ActivityApply, in).Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not give back the reservation of an action not written", "error", err)
 		return
@@ -192,4 +236,178 @@ const deliverAttempts = 30
 // quiet waits until no handler runs and no signal is still on its way.
 func (a *application) quiet(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && a.signalling == 0 })
+}
+
+// Version "caller-writes" (1): an action the API sends is answered by the
+// workflow task that accepts it, with no activity on its way. The update's
+// result carries the action's writes (ApplyResult's input, the same one
+// transaction as before) and the API writes them itself, after Temporal has
+// made the update durable: the completed update is in the history before
+// the API sees its result, so an action lost with a crash still leaves no
+// write behind. What makes an accepted action reach the database anyway:
+//
+//   - the writes carried are everything not yet known to be written (the
+//     "unwritten" tail), so the next action's write heals one a crashed API
+//     never made; the API says with each action how far the projection is
+//     written (WrittenSeq), and the tail shrinks to what is not;
+//   - a retried request re-drives the same update id and gets the same
+//     result from Temporal, which the API writes (idempotent by what it
+//     carries, as ever);
+//   - a durable timer flushes: flushAfter after the first action not
+//     flushed, the workflow writes the tail itself (the Apply activity) and
+//     hands the notifications filed since to delivery; it flushes before it
+//     ends or continues as new, too.
+//
+// A write the database refuses (the API's, or the flush's) puts the state
+// back to the last one written and gives back a reservation the actions
+// made (the revert-unwritten update, or the flush's own revert); a database
+// that is away delays the flush, never reverts it. Clocks, promotions and
+// the submission write through the Apply activity as under
+// "durable-effects" (with the tail). docs/crash-safety.md has the reasoning.
+const versionCallerWrites = "caller-writes"
+
+// flushAfter is how long after an action the workflow writes it itself and
+// delivers its notifications, unless it ended or flushed before.
+const flushAfter = 2 * time.Second
+
+// ActionResult is what an action answers: under "caller-writes" the writes
+// for the API to make (Write; the state the caller sees is the one in it),
+// before that the state as the caller may see it (embedded, so results of
+// either version decode into this type).
+type ActionResult struct {
+	models.ApplicationState
+	Write *models.ApplyInput `json:"write,omitempty"`
+}
+
+// UpdateRevertUnwritten puts back an action whose write the database
+// refused (the API sends it).
+const UpdateRevertUnwritten = "revert-unwritten"
+
+// RevertInput names the action whose write was refused (its sequence) and
+// how far the projection is written now.
+type RevertInput struct {
+	Seal       authz.Seal   `json:"seal,omitempty"`
+	Actor      models.Actor `json:"actor"`
+	Seq        int64        `json:"seq"`
+	WrittenSeq int64        `json:"written_seq"`
+	Reason     string       `json:"reason"`
+}
+
+func (in RevertInput) seal() authz.Seal { return in.Seal }
+
+// Unsealed is the input without its seal (what the seal covers).
+func (in RevertInput) Unsealed() any { in.Seal = authz.Seal{}; return in }
+
+// WithSeal is the input carrying s.
+func (in RevertInput) WithSeal(s authz.Seal) any { in.Seal = s; return in }
+
+// stage moves what the action changed into the unwritten tail and returns
+// the writes for the caller to make (nil: nothing to write).
+func (a *application) stage(ctx workflow.Context) *models.ApplyInput {
+	p := a.pend
+	a.unwritten.events = append(a.unwritten.events, p.events...)
+	a.unwritten.releases = append(a.unwritten.releases, p.releases...)
+	a.unwritten.payments = append(a.unwritten.payments, p.payments...)
+	a.unwritten.repayments = append(a.unwritten.repayments, p.repayments...)
+	a.unwritten.state = a.unwritten.state || p.state
+	a.undelivered = append(a.undelivered, p.events...)
+	a.unwrittenReserved = a.unwrittenReserved || a.reservedNow
+	a.pend, a.reservedNow = pending{}, false
+	if a.unwritten.empty() {
+		return nil
+	}
+	if a.flushAt == nil {
+		a.flushAt = at(a.now(ctx).Add(flushAfter))
+	}
+	return &models.ApplyInput{State: a.s, Events: a.unwritten.events, Releases: a.unwritten.releases,
+		Payments: a.unwritten.payments, Repayments: a.unwritten.repayments}
+}
+
+// confirm takes note that the projection is written up to seq: a tail
+// that far is in the database.
+func (a *application) confirm(seq int64) {
+	if a.unwritten.empty() || seq < a.s.Seq {
+		return
+	}
+	a.unwritten, a.unwrittenReserved = pending{}, false
+	a.committed = clone(a.s)
+}
+
+// flush writes the tail (the Apply activity) and hands the notifications
+// filed since the last flush to delivery.
+func (a *application) flush(ctx workflow.Context) error {
+	a.flushDue = false
+	if a.unwritten.empty() && len(a.undelivered) == 0 {
+		a.flushAt = nil
+		return nil
+	}
+	var res models.ApplyResult
+	err := workflow.ExecuteActivity(activityCtx(ctx), ActivityApply, models.ApplyInput{
+		State: a.s, Events: a.undelivered, Releases: a.unwritten.releases, Payments: a.unwritten.payments,
+		Repayments: a.unwritten.repayments,
+	}).Get(ctx, &res)
+	if err != nil {
+		return fmt.Errorf("write changes: %w", err)
+	}
+	a.tellPromoted(ctx, res.Promoted)
+	a.deliver(ctx, res.Notifications, res.Webhooks)
+	a.unwritten, a.unwrittenReserved, a.undelivered, a.flushAt = pending{}, false, nil, nil
+	a.committed = clone(a.s)
+	return nil
+}
+
+// refused says the database refused a write's content (no retry mends it),
+// as opposed to being away.
+func refused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && (appErr.Type() == "DataError" || appErr.Type() == "InvalidInput")
+}
+
+// settleStaged writes and delivers what is staged before the run ends or
+// continues as new; it returns false if a refused write put the state back.
+// Once it returns true nothing is staged and no handler runs.
+func (a *application) settleStaged(ctx workflow.Context) (bool, error) {
+	for {
+		if err := a.quiet(ctx); err != nil {
+			return false, err
+		}
+		if a.unwritten.empty() && len(a.undelivered) == 0 {
+			return true, nil
+		}
+		if err := a.lock(ctx); err != nil {
+			return false, err
+		}
+		err := a.flush(ctx)
+		if err != nil && refused(err) {
+			a.revert(ctx, err)
+		}
+		a.mu.Unlock()
+		switch {
+		case err == nil:
+			continue
+		case refused(err):
+			return false, nil
+		}
+		workflow.GetLogger(ctx).Error("flush failed, retrying in an hour", "error", err)
+		if err := workflow.Sleep(ctx, time.Hour); err != nil {
+			return false, err
+		}
+	}
+}
+
+// revertUnwritten is the revert-unwritten update's handler: the write of
+// the latest action was refused, put it (and the tail) back.
+func (a *application) revertUnwritten(ctx workflow.Context, in RevertInput) (ActionResult, error) {
+	if err := a.lock(ctx); err != nil {
+		return ActionResult{}, err
+	}
+	defer a.mu.Unlock()
+	if !a.direct {
+		return ActionResult{}, conflictf("this application writes its own actions")
+	}
+	a.confirm(in.WrittenSeq)
+	if a.s.Seq == in.Seq && !a.unwritten.empty() {
+		a.revert(ctx, errors.New(in.Reason))
+	}
+	return ActionResult{ApplicationState: View(a.s, in.Actor)}, nil
 }

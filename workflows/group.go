@@ -25,9 +25,12 @@ const versionRegistry = "organisation-registry"
 
 // InvitationInput is an invited partner's answer.
 type InvitationInput struct {
-	Seal   authz.Seal   `json:"seal,omitempty"`
-	Actor  models.Actor `json:"actor"`
-	Accept bool         `json:"accept"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq int64        `json:"written_seq,omitempty"`
+	Actor      models.Actor `json:"actor"`
+	Accept     bool         `json:"accept"`
 }
 
 func (in InvitationInput) actor() models.Actor       { return in.Actor }

@@ -26,7 +26,10 @@ const UpdateRecordRepayment = "record-repayment"
 
 // RepaymentActionInput is a payment received on the demand.
 type RepaymentActionInput struct {
-	Seal          authz.Seal   `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq    int64        `json:"written_seq,omitempty"`
 	Actor         models.Actor `json:"actor"`
 	BankReference string       `json:"bank_reference"`
 	AmountCents   int64        `json:"amount_cents"`

@@ -31,6 +31,7 @@ var (
 	sinceStateAid      = []string{"state_aid_exceeded", "call_submission"}
 	sinceRepayment     = []string{"repayment_overdue"}
 	sinceCostPlan      = []string{"cost_plan", "amendments", "drawdowns"}
+	sinceCallerWrites  = []string{"refused_write"}
 )
 
 // TestReplayRecordedLifecycles replays the recorded histories against the
@@ -41,7 +42,7 @@ var (
 // ends with, and compares them with what the history recorded: a change to a
 // money rule in models that would change an amount in a running application
 // fails here too. Record them anew with
-// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns' -record-histories`.
+// `go test ./api/ -run 'TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns|TestRefusedWriteIsPutBack' -record-histories`.
 func TestReplayRecordedLifecycles(t *testing.T) {
 	// testdata/*.json are recorded by the current code; testdata/v0/ by the
 	// code before "interim-report-within-project", testdata/v1/ before
@@ -51,7 +52,7 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	// before "written-checks", testdata/v7/ before "notifications",
 	// testdata/v8/ before "state-aid-register", testdata/v9/ before
 	// "repayment-demands", testdata/v10/ before "cost-plan", testdata/v11/ before version 2 of
-	// "repayment-demands": running
+	// "repayment-demands", testdata/v12/ before "caller-writes": running
 	// workflows of every version must replay.
 	durable := append(append([]string{}, everyVersion...), sinceDurable...)
 	registry := append(append([]string{}, durable...), sinceRegistry...)
@@ -59,16 +60,17 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	stateAid := append(append([]string{}, notifications...), sinceStateAid...)
 	repayment := append(append([]string{}, stateAid...), sinceRepayment...)
 	costPlan := append(append([]string{}, repayment...), sinceCostPlan...)
+	callerWrites := append(append([]string{}, costPlan...), sinceCallerWrites...)
 	var files []string
 	for _, d := range []struct {
 		dir  string
 		want []string
 	}{
-		{"testdata", costPlan},
+		{"testdata", callerWrites},
 		{"v0", everyVersion}, {"v1", everyVersion}, {"v2", everyVersion},
 		{"v3", durable}, {"v4", durable},
 		{"v5", registry}, {"v6", registry}, {"v7", registry},
-		{"v8", notifications}, {"v9", stateAid}, {"v10", repayment}, {"v11", costPlan},
+		{"v8", notifications}, {"v9", stateAid}, {"v10", repayment}, {"v11", costPlan}, {"v12", costPlan},
 	} {
 		dir, want := d.dir, d.want
 		if dir != "testdata" {
@@ -112,16 +114,26 @@ func TestRecomputeCatchesAChangedAmount(t *testing.T) {
 	}
 	changed := false
 	for _, ev := range hist.Events {
-		a := ev.GetActivityTaskScheduledEventAttributes()
-		if a == nil || a.ActivityType.GetName() != workflows.ActivityApply || changed {
+		// A payment is in an Apply activity's input, or (under
+		// "caller-writes") in the writes an action's result hands back.
+		var p *commonpb.Payload
+		var in, write map[string]any
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.ActivityType.GetName() == workflows.ActivityApply {
+			p = a.Input.Payloads[0]
+		} else if u := ev.GetWorkflowExecutionUpdateCompletedEventAttributes(); u != nil && u.GetOutcome().GetSuccess() != nil {
+			p = u.GetOutcome().GetSuccess().Payloads[0]
+		}
+		if p == nil || changed {
 			continue
 		}
-		var in map[string]any
-		p := a.Input.Payloads[0]
 		if err := json.Unmarshal(p.Data, &in); err != nil {
 			t.Fatal(err)
 		}
-		if pays, ok := in["payments"].([]any); ok && len(pays) > 0 {
+		write = in
+		if w, ok := in["write"].(map[string]any); ok {
+			write = w
+		}
+		if pays, ok := write["payments"].([]any); ok && len(pays) > 0 {
 			pay := pays[0].(map[string]any)
 			pay["amount_cents"] = pay["amount_cents"].(float64) + 1
 			p.Data, _ = json.Marshal(in)
@@ -168,6 +180,21 @@ func replayAndRecompute(hist *historypb.History) []string {
 			}
 			if msg := samePayloads(a.Input, c.args); msg != "" {
 				out = append(out, fmt.Sprintf("event %d (%s): the code now computes other input: %s", ev.EventId, a.ActivityType.GetName(), msg))
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			// Under "caller-writes" an action's writes are in its result.
+			u := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+			want := u.GetOutcome().GetSuccess()
+			if want == nil || !bytes.Contains(want.GetPayloads()[0].GetData(), []byte(`"write":`)) {
+				continue
+			}
+			got, ok := rec.updates[u.GetMeta().GetUpdateId()]
+			if !ok {
+				out = append(out, fmt.Sprintf("event %d: update %s completed, not answered on replay", ev.EventId, u.GetMeta().GetUpdateId()))
+				continue
+			}
+			if msg := samePayloads(want, got); msg != "" {
+				out = append(out, fmt.Sprintf("event %d (update %s): the code now hands other writes back: %s", ev.EventId, u.GetMeta().GetUpdateId(), msg))
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
 			if !rec.done {
@@ -250,6 +277,8 @@ type recorder struct {
 	calls  []call
 	result any
 	done   bool
+	// updates: each update's result, encoded, by update id.
+	updates map[string]*commonpb.Payloads
 }
 
 // call is an activity as scheduled; its arguments are encoded at once (the
@@ -275,6 +304,19 @@ func (i *inbound) Init(next interceptor.WorkflowOutboundInterceptor) error {
 	o := &outbound{root: i.root}
 	o.Next = next
 	return i.Next.Init(o)
+}
+
+func (i *inbound) ExecuteUpdate(ctx workflow.Context, in *interceptor.UpdateInput) (any, error) {
+	res, err := i.Next.ExecuteUpdate(ctx, in)
+	if err == nil {
+		if p, perr := converter.GetDefaultDataConverter().ToPayloads(res); perr == nil {
+			if i.root.updates == nil {
+				i.root.updates = map[string]*commonpb.Payloads{}
+			}
+			i.root.updates[workflow.GetCurrentUpdateInfo(ctx).ID] = p
+		}
+	}
+	return res, err
 }
 
 func (i *inbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {

@@ -14,7 +14,10 @@ import (
 
 // ReviewInput is a steering-board member's vote, or a declared conflict.
 type ReviewInput struct {
-	Seal               authz.Seal            `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq         int64                 `json:"written_seq,omitempty"`
 	Actor              models.Actor          `json:"actor"`
 	Recommendation     models.Recommendation `json:"recommendation"`
 	Scores             map[string]int        `json:"scores"`
@@ -24,28 +27,40 @@ type ReviewInput struct {
 
 // RevisionInput is the applicant's revised proposal.
 type RevisionInput struct {
-	Seal     authz.Seal      `json:"seal,omitempty"`
-	Actor    models.Actor    `json:"actor"`
-	Proposal models.Proposal `json:"proposal"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq int64           `json:"written_seq,omitempty"`
+	Actor      models.Actor    `json:"actor"`
+	Proposal   models.Proposal `json:"proposal"`
 }
 
 // ActionInput is an action with an optional reason (accept, withdraw, cancel).
 type ActionInput struct {
-	Seal   authz.Seal   `json:"seal,omitempty"`
-	Actor  models.Actor `json:"actor"`
-	Reason string       `json:"reason"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq int64        `json:"written_seq,omitempty"`
+	Actor      models.Actor `json:"actor"`
+	Reason     string       `json:"reason"`
 }
 
 // ExtendInput extends the review deadline after an escalation.
 type ExtendInput struct {
-	Seal  authz.Seal   `json:"seal,omitempty"`
-	Actor models.Actor `json:"actor"`
-	Days  int          `json:"days"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq int64        `json:"written_seq,omitempty"`
+	Actor      models.Actor `json:"actor"`
+	Days       int          `json:"days"`
 }
 
 // DisbursementInput acts on one tranche.
 type DisbursementInput struct {
-	Seal          authz.Seal   `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq    int64        `json:"written_seq,omitempty"`
 	Actor         models.Actor `json:"actor"`
 	TrancheID     string       `json:"tranche_id"`
 	BankReference string       `json:"bank_reference"`
@@ -56,7 +71,10 @@ type DisbursementInput struct {
 
 // ReportInput is an interim or final report.
 type ReportInput struct {
-	Seal             authz.Seal        `json:"seal,omitempty"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq       int64             `json:"written_seq,omitempty"`
 	Actor            models.Actor      `json:"actor"`
 	ReportID         string            `json:"report_id"`
 	Kind             models.ReportKind `json:"kind"`
@@ -69,11 +87,14 @@ type ReportInput struct {
 
 // AssessInput is the assessment of a report.
 type AssessInput struct {
-	Seal     authz.Seal   `json:"seal,omitempty"`
-	Actor    models.Actor `json:"actor"`
-	ReportID string       `json:"report_id"`
-	Decision string       `json:"decision"` // accept | revise
-	Comment  string       `json:"comment"`
+	Seal authz.Seal `json:"seal,omitempty"`
+	// WrittenSeq is how far the projection is written, as the API read it
+	// (workflow version "caller-writes").
+	WrittenSeq int64        `json:"written_seq,omitempty"`
+	Actor      models.Actor `json:"actor"`
+	ReportID   string       `json:"report_id"`
+	Decision   string       `json:"decision"` // accept | revise
+	Comment    string       `json:"comment"`
 	// Recognised is what of a final report's costs by category the
 	// assessment recognises, where less than claimed (with the reason).
 	Recognised []models.RecognisedCost `json:"recognised,omitempty"`
@@ -89,7 +110,7 @@ func (in AssessInput) actor() models.Actor       { return in.Actor }
 
 type actorInput interface {
 	actor() models.Actor
-	Sealable
+	Written
 }
 
 // register installs an update whose validator rejects, before anything is
@@ -99,23 +120,43 @@ type actorInput interface {
 func register[T actorInput](ctx workflow.Context, a *application, name string,
 	validate func(T) error, handle func(workflow.Context, T) error) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
-		func(ctx workflow.Context, in T) (models.ApplicationState, error) {
+		func(ctx workflow.Context, in T) (ActionResult, error) {
 			if err := a.lock(ctx); err != nil {
-				return models.ApplicationState{}, err
+				return ActionResult{}, err
 			}
 			defer a.mu.Unlock()
+			if a.direct {
+				a.confirm(in.writtenSeq())
+				if !a.unwritten.empty() {
+					// An earlier action's write is not known to be made (its
+					// caller died, or acts alongside): made first, so what
+					// this action hands back, or puts back, is its own.
+					if err := a.flush(ctx); err != nil {
+						if refused(err) {
+							a.revert(ctx, err)
+						}
+						return ActionResult{}, err
+					}
+				}
+			}
 			if err := validate(in); err != nil {
-				return models.ApplicationState{}, err
+				return ActionResult{}, err
 			}
 			err := handle(ctx, in)
-			if err == nil {
+			if err == nil && !a.direct {
 				err = a.commit(ctx)
 			}
 			if err != nil {
 				a.revert(ctx, err)
-				return models.ApplicationState{}, err
+				return ActionResult{}, err
 			}
-			return View(a.s, in.actor()), nil
+			if a.direct {
+				// The caller writes (effects.go, "caller-writes").
+				if w := a.stage(ctx); w != nil {
+					return ActionResult{Write: w}, nil
+				}
+			}
+			return ActionResult{ApplicationState: View(a.s, in.actor())}, nil
 		},
 		// The validator alone checks the seal: it runs only when an update
 		// arrives, never on replay, so a rotated key cannot change history.

@@ -64,6 +64,9 @@ type Options struct {
 	// Register, if set, registers the activities instead of the real
 	// activities.Ledger (e.g. to inject a failure around it).
 	Register func(st *store.Store, w worker.Worker)
+	// Apply, if set, makes the API's writes of actions instead of
+	// st.Apply (e.g. to inject a failure around them).
+	Apply func(st *store.Store) func(context.Context, models.ApplyInput) (models.ApplyResult, error)
 	// CallTimeout, if set, bounds the API's Temporal calls (default 20 s).
 	CallTimeout time.Duration
 	// SuggestContinueAsNewAfter, if set, makes the server suggest
@@ -157,7 +160,11 @@ func StartWith(t testing.TB, opts Options) *App {
 	if opts.Scanner != nil {
 		docs.Scanner = opts.Scanner
 	}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys,
+	var apply func(context.Context, models.ApplyInput) (models.ApplyResult, error)
+	if opts.Apply != nil {
+		apply = opts.Apply(st)
+	}
+	srv := api.New(api.Config{Store: st, Temporal: tc, Apply: apply, Logger: log, Namespace: ts.Namespace(), CallTimeout: opts.CallTimeout, Keys: keys,
 		WebhookAllowPrivate: true, Documents: docs, DocumentMaxBytes: opts.DocumentMaxBytes, Mailer: mailer, PublicURL: "http://reallabor.test"})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -84,7 +84,7 @@ func (c *Checker) Check(ctx context.Context) (Report, error) {
 		seen[d] = true
 	}
 	out := second
-	out.Differences = nil
+	out.Differences = []Difference{}
 	for _, d := range second.Differences {
 		if seen[d] {
 			out.Differences = append(out.Differences, d)

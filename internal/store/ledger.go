@@ -147,13 +147,22 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 		if err := s.lockProgramme(tx, in.ProgrammeID); err != nil {
 			return err
 		}
-		var n int64
-		if err := tx.Model(&ledgerEntry{}).Where("id = ?", in.ApplicationID+":reserve").Count(&n).Error; err != nil {
+		n, err := reservations(tx, in.ApplicationID)
+		if err != nil {
 			return err
 		}
 		if n > 0 {
-			out.Reserved = true
-			return nil
+			// Reserved before: still held (a retried reservation), unless
+			// it was given back since (an action put back after its write
+			// was refused), when the grant is reserved anew.
+			var held []int64
+			if err := tx.Raw(`SELECT reserved_cents + paid_cents FROM applications WHERE id = ?`, in.ApplicationID).Scan(&held).Error; err != nil {
+				return err
+			}
+			if len(held) == 0 || held[0] > 0 {
+				out.Reserved = true
+				return nil
+			}
 		}
 		if in.StateAid != nil {
 			errs, err := s.checkStateAid(tx, in.ApplicationID, *in.StateAid, in.At)
@@ -183,8 +192,23 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 	return out, nil
 }
 
+// reservations counts the reservations an application was ever given.
+func reservations(tx *gorm.DB, applicationID string) (int64, error) {
+	var n int64
+	err := tx.Model(&ledgerEntry{}).Where("id = ? OR id LIKE ?", applicationID+":reserve", applicationID+":reserve:%").Count(&n).Error
+	return n, err
+}
+
 func (s *Store) applyReservation(tx *gorm.DB, programmeID, applicationID string, amount int64, at time.Time) error {
-	if _, err := insertEntry(tx, ledgerEntry{ID: applicationID + ":reserve", ProgrammeID: programmeID,
+	n, err := reservations(tx, applicationID)
+	if err != nil {
+		return err
+	}
+	id := applicationID + ":reserve"
+	if n > 0 {
+		id = fmt.Sprintf("%s:reserve:%d", applicationID, n+1)
+	}
+	if _, err := insertEntry(tx, ledgerEntry{ID: id, ProgrammeID: programmeID,
 		ApplicationID: applicationID, Kind: EntryReserve, AmountCents: amount, At: at}); err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ type Notification struct {
 func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]string, error) {
 	var (
 		rows []Notification
-		ids  []string
+		seqs []int64
 	)
 	byRole := map[models.Role][]models.User{} // the recipients looked up once per write
 	for _, e := range events {
@@ -162,10 +162,8 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 				Kind: e.Kind, Title: st.Proposal.Title, Detail: detailFor(st, e), Expected: h.expected, DueAt: due,
 				CreatedAt: e.At, EmailStatus: status}
 			rows = append(rows, n)
-			if status == "" {
-				ids = append(ids, n.ID)
-			}
 		}
+		seqs = append(seqs, e.Seq)
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -173,8 +171,13 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500).Error; err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
-	slices.Sort(ids)
-	return ids, nil
+	// What is filed for these events and not yet mailed: a later write of
+	// the same events (the workflow's flush after the API's write) finds
+	// the recipients as filed then, not as the state names them now.
+	var ids []string
+	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", st.ID, seqs).
+		Order("id").Pluck("id", &ids).Error
+	return ids, err
 }
 
 // eventKey keys what one event of an application files for one recipient

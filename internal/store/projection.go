@@ -37,6 +37,16 @@ func (s *Store) Project(ctx context.Context, in models.ProjectInput) error {
 func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
 	var out models.ApplyResult
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A write handed out before the workflow put it back is older than
+		// the row ("caller-writes"): none of it is made.
+		var epoch []int64
+		if err := tx.Model(&models.ApplicationRecord{}).Where("id = ?", in.State.ID).Pluck("write_epoch", &epoch).Error; err != nil {
+			return err
+		}
+		if len(epoch) == 1 && epoch[0] > in.State.WriteEpoch {
+			return fmt.Errorf("%w: application %s #%d of write epoch %d was put back (now %d)", models.ErrStale,
+				in.State.ID, in.State.Seq, in.State.WriteEpoch, epoch[0])
+		}
 		if len(in.Payments) > 0 || len(in.Releases) > 0 || len(in.Repayments) > 0 {
 			if err := s.lockProgramme(tx, in.State.ProgrammeID); err != nil {
 				return err
@@ -89,7 +99,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 		RequestedCents: st.Proposal.RequestedCents, GroupName: st.Proposal.Group.Name,
 		LeadOrganisation: leadOf(st.Proposal.Group), PayeeName: st.Proposal.Payee.Name,
 		PayeeIBAN: st.Proposal.Payee.IBAN, PayeeBIC: st.Proposal.Payee.BIC,
-		SubmittedBy: st.SubmittedBy.UserID, NextDueAt: st.NextDue(), Seq: st.Seq, State: string(stateJSON),
+		SubmittedBy: st.SubmittedBy.UserID, NextDueAt: st.NextDue(), Seq: st.Seq, WriteEpoch: st.WriteEpoch, State: string(stateJSON),
 		RepaymentCents: st.RepaymentCents, CreatedAt: st.SubmittedAt, UpdatedAt: st.UpdatedAt,
 	}
 	// Money columns (reserved, paid, granted) belong to the ledger
@@ -97,7 +107,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 	res := tx.Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"title", "status", "requested_cents", "group_name",
-			"lead_organisation", "payee_name", "payee_iban", "payee_bic", "next_due_at", "seq", "state", "repayment_cents", "updated_at"}),
+			"lead_organisation", "payee_name", "payee_iban", "payee_bic", "next_due_at", "seq", "write_epoch", "state", "repayment_cents", "updated_at"}),
 		Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "applications.seq <= excluded.seq"}}},
 	}).Omit("reserved_cents", "paid_cents", "granted_cents", "repaid_cents").Create(&app)
 	if res.Error != nil {
