@@ -67,6 +67,8 @@ func TestForgedActionsRefused(t *testing.T) {
 	refused("a vote sealed for another application", update("forged-4", workflows.UpdateSubmitReview, other))
 	refused("wait-for-submission posing as admin", update("forged-5", workflows.UpdateAwaitSubmission,
 		workflows.ActionInput{Actor: models.Actor{UserID: "u-x", Role: models.RoleAdmin}}))
+	refused("an unsealed put-back of the last action", update("forged-6", workflows.UpdateRevertUnwritten,
+		workflows.RevertInput{Actor: models.Actor{UserID: "u-x", Role: models.RoleAdmin}, Seq: 2, Reason: "forged"}))
 
 	// A query posing as admin, in either shape.
 	for _, viewer := range []any{workflows.Viewer{Actor: models.Actor{UserID: "u-x", Role: models.RoleAdmin}}, models.Actor{UserID: "u-x", Role: models.RoleAdmin}} {
