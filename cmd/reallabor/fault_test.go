@@ -387,7 +387,7 @@ func TestFaultsKeepTheBooksExact(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(2500 * time.Millisecond):
+			case <-time.After(1500 * time.Millisecond):
 			}
 			proc.kill()
 			k++
