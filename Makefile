@@ -4,7 +4,7 @@
 GO ?= go
 WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
 GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
-RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns|TestRefusedWriteIsPutBack
+RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns|TestRefusedWriteIsPutBack|TestPartnerChangeByAmendment
 
 .PHONY: test test-unit race lint vulncheck workflowcheck record-histories bench run
 

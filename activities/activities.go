@@ -39,6 +39,7 @@ func (l *Ledger) Register(w worker.ActivityRegistry) {
 	w.RegisterActivityWithOptions(l.RecordPayment, activity.RegisterOptions{Name: workflows.ActivityRecordPayment})
 	w.RegisterActivityWithOptions(l.Apply, activity.RegisterOptions{Name: workflows.ActivityApply})
 	w.RegisterActivityWithOptions(l.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
+	w.RegisterActivityWithOptions(l.CheckStateAid, activity.RegisterOptions{Name: workflows.ActivityCheckStateAid})
 }
 
 // Apply writes what one action changed (money, audit events, state) in one
@@ -51,6 +52,12 @@ func (l *Ledger) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyR
 				"amount_cents", p.AmountCents, "reverse", p.Reverse)
 		}
 	}
+	return out, classify(err)
+}
+
+// CheckStateAid checks a new split of a grant's aid against the register.
+func (l *Ledger) CheckStateAid(ctx context.Context, in models.StateAidCheckInput) ([]models.FieldError, error) {
+	out, err := l.Store.CheckStateAid(ctx, in.ApplicationID, in.Claim, in.At)
 	return out, classify(err)
 }
 

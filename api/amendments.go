@@ -15,6 +15,8 @@ type amendmentRequest struct {
 	EndDate  string        `json:"end_date" validate:"max=25"`
 	Payee    *payeeDTO     `json:"payee"`
 	CostPlan []costLineDTO `json:"cost_plan" validate:"omitempty,max=50,dive"`
+	// Members is the group as it is to be (partners joining or leaving).
+	Members []memberDTO `json:"members" validate:"omitempty,max=50,dive"`
 }
 
 type amendmentDecisionRequest struct {
@@ -56,8 +58,8 @@ func (s *Server) requestAmendment(c echo.Context) error {
 	for _, l := range req.CostPlan {
 		in.CostPlan = append(in.CostPlan, models.CostLine{Category: l.Category, Description: strings.TrimSpace(l.Description), AmountCents: l.AmountCents})
 	}
-	if in.EndDate == nil && in.Payee == nil && len(in.CostPlan) == 0 && len(fields) == 0 {
-		fields = append(fields, models.FieldError{Field: "end_date", Message: "name at least one change: end_date, payee or cost_plan"})
+	if in.EndDate == nil && in.Payee == nil && len(in.CostPlan) == 0 && len(req.Members) == 0 && len(fields) == 0 {
+		fields = append(fields, models.FieldError{Field: "end_date", Message: "name at least one change: end_date, payee, cost_plan or members"})
 	}
 	if len(fields) > 0 {
 		return invalidFields(fields...)
@@ -65,6 +67,16 @@ func (s *Server) requestAmendment(c echo.Context) error {
 	rec, err := s.visible(c)
 	if err != nil {
 		return err
+	}
+	if len(req.Members) > 0 {
+		members, more, err := s.resolvedMembers(c, req.Members)
+		if err != nil {
+			return err
+		}
+		if len(more) > 0 {
+			return invalidFields(more...)
+		}
+		in.Members = members
 	}
 	in.AmendmentID = derivedID("amd-", c, workflows.UpdateRequestAmendment, rec, req)
 	st, err := s.act(c, rec, workflows.UpdateRequestAmendment, req, in)
@@ -109,4 +121,25 @@ func (s *Server) requestDrawdown(c echo.Context) error {
 	st, err := s.act(c, rec, workflows.UpdateRequestDrawdown, req, workflows.DrawdownInput{Actor: userOf(c).Actor(),
 		AmountCents: req.AmountCents, CostsIncurredCents: req.CostsIncurredCents})
 	return respond(c, http.StatusCreated, st, err)
+}
+
+// resolvedMembers names each member of a new group by its registry entry
+// (as a proposal's are), with the aid this fund granted it.
+func (s *Server) resolvedMembers(c echo.Context, dtos []memberDTO) ([]models.Member, []models.FieldError, error) {
+	p := models.Proposal{}
+	ids := make([]string, len(dtos))
+	for i, m := range dtos {
+		p.Group.Members = append(p.Group.Members, models.Member{Name: strings.TrimSpace(m.Name),
+			PriorDeMinimisCents: m.PriorDeMinimisCents, ShareBasisPoints: m.ShareBasisPoints})
+		ids[i] = strings.TrimSpace(m.OrganisationID)
+	}
+	ctx := c.Request().Context()
+	fields, err := s.resolveGroup(ctx, &p, ids, userOf(c))
+	if err != nil || len(fields) > 0 {
+		for i := range fields {
+			fields[i].Field = strings.Replace(fields[i].Field, "group.members", "members", 1)
+		}
+		return nil, fields, err
+	}
+	return p.Group.Members, nil, s.addFundAid(ctx, &p)
 }

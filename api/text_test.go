@@ -97,6 +97,8 @@ func TestControlCharacters(t *testing.T) {
 		{f.finance2, disb + "/payment", map[string]any{"bank_reference": "B-1"}, []string{"bank_reference"}, nil},
 		{f.finance, disb + "/failure", map[string]any{"reason": "r"}, nil, []string{"reason"}},
 		{f.finance, active + "/repayments", map[string]any{"bank_reference": "B-1", "amount_cents": 1}, []string{"bank_reference"}, nil},
+		{f.owner, active + "/amendments", map[string]any{"reason": "r", "members": []map[string]any{{"organisation_id": f.owner.OrganisationID, "name": "Cafe"}}},
+			[]string{"members.0.organisation_id", "members.0.name"}, []string{"reason"}},
 	}
 	type attempt struct{ name, value string }
 	before := f.written(t, appReview, appActive)

@@ -144,3 +144,29 @@ func TestCheckEligibilityMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantAidClaim: a partner that left keeps what it was given; the
+// members share the rest of the grant, to the cent; a grant that came down
+// below what former members keep gives the members nothing.
+func TestGrantAidClaim(t *testing.T) {
+	members := []Member{{Name: "Cafe Mitte", OrganisationID: "o-1"}, {Name: "Reparaturcafe", OrganisationID: "o-2"}}
+	former := []FormerMember{{Name: "Buchladen Eck", OrganisationID: "o-3", AidCents: 200_001}}
+	claim := GrantAidClaim(1_000_000, 30_000_000, members, former)
+	got := map[string]int64{}
+	var sum int64
+	for _, sh := range claim.Shares {
+		got[sh.OrganisationID] += sh.AmountCents
+		sum += sh.AmountCents
+	}
+	if sum != 1_000_000 || got["o-3"] != 200_001 || got["o-1"]+got["o-2"] != 799_999 || got["o-1"] < got["o-2"] || got["o-1"]-got["o-2"] > 1 {
+		t.Errorf("shares = %v (sum %d), want the former member's 200,001 and the rest split to the cent", got, sum)
+	}
+	claim = GrantAidClaim(150_000, 30_000_000, members, former)
+	got = map[string]int64{}
+	for _, sh := range claim.Shares {
+		got[sh.OrganisationID] += sh.AmountCents
+	}
+	if got["o-3"] != 150_000 || got["o-1"] != 0 || got["o-2"] != 0 {
+		t.Errorf("shares of a grant below what is kept = %v, want all 150,000 to the former member", got)
+	}
+}

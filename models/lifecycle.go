@@ -47,6 +47,10 @@ type ApplicationState struct {
 	// and its signal arrived, but the workflow has not moved on yet. Carried
 	// over continue-as-new so the promotion is never dropped.
 	PendingPromotion bool `json:"pending_promotion,omitempty"`
+	// FormerMembers are partners that left the group by amendment, each
+	// with the de-minimis aid it keeps (its share of what was paid while it
+	// was a member).
+	FormerMembers []FormerMember `json:"former_members,omitempty"`
 }
 
 // Conflict is a reviewer's declared conflict of interest.
@@ -223,6 +227,14 @@ type ApplyResult struct {
 type DeliverInput struct {
 	Notifications []string `json:"notifications"`
 	Webhooks      []string `json:"webhooks,omitempty"`
+}
+
+// StateAidCheckInput asks the state-aid register whether a grant's new
+// split of aid fits every member's ceiling (an amendment changing partners).
+type StateAidCheckInput struct {
+	ApplicationID string        `json:"application_id"`
+	Claim         StateAidClaim `json:"claim"`
+	At            time.Time     `json:"at"`
 }
 
 // ReserveInput reserves the grant in the programme ledger, or waitlists it.

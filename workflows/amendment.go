@@ -36,6 +36,9 @@ type AmendmentInput struct {
 	EndDate  *time.Time        `json:"end_date,omitempty"`
 	Payee    *models.Payee     `json:"payee,omitempty"`
 	CostPlan []models.CostLine `json:"cost_plan,omitempty"`
+	// Members is the whole group after the change of partners, each named
+	// by its registry entry (the API resolved them).
+	Members []models.Member `json:"members,omitempty"`
 }
 
 // AmendmentDecisionInput approves or refuses a pending amendment.
@@ -98,8 +101,11 @@ func (a *application) validateAmendment(in AmendmentInput) error {
 	if strings.TrimSpace(in.Reason) == "" {
 		errs = append(errs, models.FieldError{Field: "reason", Message: "is required"})
 	}
-	if in.EndDate == nil && in.Payee == nil && len(in.CostPlan) == 0 {
-		errs = append(errs, models.FieldError{Field: "end_date", Message: "name at least one change: end_date, payee or cost_plan"})
+	if in.EndDate == nil && in.Payee == nil && len(in.CostPlan) == 0 && len(in.Members) == 0 {
+		errs = append(errs, models.FieldError{Field: "end_date", Message: "name at least one change: end_date, payee, cost_plan or members"})
+	}
+	if len(in.Members) > 0 {
+		errs = append(errs, a.checkMembers(in.Members)...)
 	}
 	p := a.s.Proposal
 	if in.EndDate != nil && !in.EndDate.After(p.StartDate) {
@@ -135,6 +141,11 @@ func (a *application) handleAmendment(ctx workflow.Context, in AmendmentInput) e
 	}
 	if len(in.CostPlan) > 0 {
 		am.CostPlan = &models.CostPlanChange{From: p.CostPlan, To: in.CostPlan}
+	}
+	if len(in.Members) > 0 {
+		// Partners kept keep their standing; those joining are invited.
+		to := carryConfirmations(p.Group, models.Group{Name: p.Group.Name, Lead: p.Group.Lead, Members: in.Members}, in.Actor)
+		am.Members = &models.MembersChange{From: p.Group.Members, To: to.Members}
 	}
 	a.s.Amendments = append(a.s.Amendments, am)
 	return a.emit(ctx, "amendment_requested", "", in.Actor, in.AmendmentID+": "+am.Summary())
@@ -179,6 +190,13 @@ func (a *application) validateAmendmentDecision(in AmendmentDecisionInput) error
 func (a *application) handleAmendmentDecision(ctx workflow.Context, in AmendmentDecisionInput) error {
 	am := a.amendment(in.AmendmentID)
 	now := a.now(ctx)
+	var leavers []models.FormerMember
+	if in.Approve && am.Members != nil {
+		var err error
+		if leavers, err = a.checkPartnerChange(ctx, *am.Members, now); err != nil {
+			return err
+		}
+	}
 	am.DecidedBy, am.DecidedAt, am.Decision = in.Actor.UserID, at(now), in.Reason
 	if !in.Approve {
 		am.Status = models.AmendmentRefused
@@ -203,5 +221,80 @@ func (a *application) handleAmendmentDecision(ctx workflow.Context, in Amendment
 	if am.CostPlan != nil {
 		p.CostPlan = am.CostPlan.To
 	}
+	if am.Members != nil {
+		p.Group.Members = am.Members.To
+		a.s.FormerMembers = append(append([]models.FormerMember{}, a.s.FormerMembers...), leavers...)
+	}
 	return a.emit(ctx, "amendment_approved", "", in.Actor, am.ID+": "+am.Summary())
+}
+
+// checkMembers checks a new group of partners: registered, the submitter's
+// organisation and the lead stay, something changes, the share points add
+// up, and no organisation joins whose reviewer has voted.
+func (a *application) checkMembers(members []models.Member) []models.FieldError {
+	var errs []models.FieldError
+	g := a.s.Proposal.Group
+	if !g.Registered() {
+		return []models.FieldError{{Field: "members", Message: "the group was formed before the organisation registry: its partners cannot change"}}
+	}
+	change := models.MembersChange{From: g.Members, To: members}
+	if len(change.Joining()) == 0 && len(change.Leaving()) == 0 {
+		errs = append(errs, models.FieldError{Field: "members", Message: "name the group as it is to be: no partner joins or leaves"})
+	}
+	for _, m := range change.Leaving() {
+		if m.OrganisationID == a.s.SubmittedBy.OrganisationID || m.Name == g.Lead {
+			errs = append(errs, models.FieldError{Field: "members", Message: fmt.Sprintf("%s leads or submitted the application: it stays in the group", m.Name)})
+		}
+	}
+	for i, m := range members {
+		if m.OrganisationID == "" {
+			errs = append(errs, models.FieldError{Field: fmt.Sprintf("members[%d].organisation_id", i), Message: "is required"})
+		}
+		for _, v := range a.s.Votes {
+			if v.OrganisationID != "" && v.OrganisationID == m.OrganisationID {
+				if _, _, was := g.Member(m.OrganisationID); !was {
+					errs = append(errs, models.FieldError{Field: fmt.Sprintf("members[%d]", i),
+						Message: fmt.Sprintf("a reviewer of %s has voted on this application: it cannot join the group", m.Name)})
+				}
+			}
+		}
+	}
+	return append(errs, models.CheckShares(members)...)
+}
+
+// checkPartnerChange computes what the partners leaving keep of the aid
+// (their share of what is paid) and checks the new split of the rest
+// against the state-aid register; over a ceiling, the approval is refused.
+func (a *application) checkPartnerChange(ctx workflow.Context, change models.MembersChange, now time.Time) ([]models.FormerMember, error) {
+	paid := models.AidShares(max(a.s.PaidCents-a.s.RepaymentCents, 0), change.From)
+	var leavers []models.FormerMember
+	kept := int64(0)
+	for i, m := range change.From {
+		if len(missing([]models.Member{m}, change.To)) == 1 {
+			leavers = append(leavers, models.FormerMember{OrganisationID: m.OrganisationID, Name: m.Name, AidCents: paid[i], LeftAt: now})
+			kept += paid[i]
+		}
+	}
+	for _, f := range a.s.FormerMembers {
+		kept += f.AidCents
+	}
+	claim := models.AidClaim(max(a.s.GrantedCents-kept, 0), a.s.Rules.DeMinimisCeilingCents, change.To)
+	var over []models.FieldError
+	err := workflow.ExecuteActivity(activityCtx(ctx), ActivityCheckStateAid,
+		models.StateAidCheckInput{ApplicationID: a.s.ID, Claim: claim, At: now}).Get(ctx, &over)
+	if err != nil {
+		return nil, fmt.Errorf("check state aid: %w", err)
+	}
+	for i := range over {
+		over[i].Field = strings.Replace(over[i].Field, "group.members", "members", 1)
+	}
+	if len(over) > 0 {
+		return nil, invalid(over...)
+	}
+	return leavers, nil
+}
+
+// missing are the members of in not in from (by organisation id).
+func missing(in, from []models.Member) []models.Member {
+	return models.MembersChange{From: in, To: from}.Leaving()
 }

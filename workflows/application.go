@@ -50,6 +50,7 @@ const (
 	ActivityRecordPayment = "RecordPayment"
 	ActivityApply         = "Apply"
 	ActivityDeliver       = "Deliver"
+	ActivityCheckStateAid = "CheckStateAid"
 )
 
 // WorkflowID is the deterministic id of an application's workflow.

@@ -180,7 +180,8 @@ func aidBase(st models.ApplicationState) int64 {
 func syncStateAid(tx *gorm.DB, st models.ApplicationState, events []models.Event) error {
 	moved := false
 	for _, e := range events {
-		moved = moved || e.From != ""
+		// A status move, or an amendment (partners may have changed).
+		moved = moved || e.From != "" || e.Kind == "amendment_approved"
 	}
 	if !moved {
 		return nil
@@ -203,7 +204,7 @@ func syncStateAid(tx *gorm.DB, st models.ApplicationState, events []models.Event
 	for _, e := range existing {
 		granted = e.GrantedAt
 	}
-	claim := models.AidClaim(base, st.Rules.DeMinimisCeilingCents, st.Proposal.Group.Members)
+	claim := models.GrantAidClaim(base, st.Rules.DeMinimisCeilingCents, st.Proposal.Group.Members, st.FormerMembers)
 	for i, sh := range claim.Shares {
 		if sh.OrganisationID == "" { // a member named before the registry
 			id, err := organisationFor(tx, sh.Name, st.UpdatedAt)
@@ -217,4 +218,20 @@ func syncStateAid(tx *gorm.DB, st models.ApplicationState, events []models.Event
 		return err
 	}
 	return recordStateAid(tx, st.ProgrammeID, st.ID, claim, granted)
+}
+
+// CheckStateAid checks a grant's new split of de-minimis aid (an amendment
+// changing the partners) against the register: the members over the
+// ceiling, none if all fit. This grant's own entries do not count.
+func (s *Store) CheckStateAid(ctx context.Context, applicationID string, claim models.StateAidClaim, at time.Time) ([]models.FieldError, error) {
+	var errs []models.FieldError
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		errs, err = s.checkStateAid(tx, applicationID, claim, at)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check state aid of %s: %w", applicationID, classifyDB(err))
+	}
+	return errs, nil
 }
