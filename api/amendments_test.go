@@ -17,10 +17,7 @@ import (
 func TestAmendments(t *testing.T) {
 	app := apptest.Start(t)
 	w := newWorld(t, app, 10_000_000, nil)
-	st := w.submit(t, 1_000_000)
-	st = w.vote(t, st.ID, "approve", 5)
-	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", w.applicant, nil).JSON(t, &st)
-	st = w.pay(t, st, 1)
+	st := w.firstPaid(t, 1_000_000)
 	a := "/api/v1/applications/" + st.ID
 	type amendment struct {
 		ID      string `json:"id"`

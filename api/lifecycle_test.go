@@ -115,6 +115,16 @@ func (w *world) vote(t *testing.T, id string, rec string, score int) appState {
 	return st
 }
 
+// firstPaid is an application of requested cents approved by the board,
+// accepted, and its first tranche paid.
+func (w *world) firstPaid(t *testing.T, requested int64) appState {
+	t.Helper()
+	st := w.submit(t, requested)
+	st = w.vote(t, st.ID, "approve", 5)
+	w.app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", w.applicant, nil).JSON(t, &st)
+	return w.pay(t, st, 1)
+}
+
 func (w *world) pay(t *testing.T, st appState, number int) appState {
 	t.Helper()
 	tr := st.Tranches[number-1]

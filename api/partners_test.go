@@ -19,10 +19,7 @@ import (
 func TestPartnerChangeByAmendment(t *testing.T) {
 	app := apptest.Start(t)
 	w := newWorld(t, app, 10_000_000, nil)
-	st := w.submit(t, 1_000_000)
-	st = w.vote(t, st.ID, "approve", 5)
-	app.Must(t, 200, "POST", "/api/v1/applications/"+st.ID+"/acceptance", w.applicant, nil).JSON(t, &st)
-	st = w.pay(t, st, 1)
+	st := w.firstPaid(t, 1_000_000)
 	a := "/api/v1/applications/" + st.ID
 	joining := app.CreateUser(t, "Rosi Reparatur", "applicant", "Reparaturcafe")
 	lead := map[string]any{"organisation_id": w.applicant.OrganisationID}

@@ -267,10 +267,14 @@ func (a *application) checkMembers(members []models.Member) []models.FieldError 
 // against the state-aid register; over a ceiling, the approval is refused.
 func (a *application) checkPartnerChange(ctx workflow.Context, change models.MembersChange, now time.Time) ([]models.FormerMember, error) {
 	paid := models.AidShares(max(a.s.PaidCents-a.s.RepaymentCents, 0), change.From)
+	staying := map[string]bool{}
+	for _, m := range change.To {
+		staying[m.OrganisationID] = true
+	}
 	var leavers []models.FormerMember
 	kept := int64(0)
 	for i, m := range change.From {
-		if len(missing([]models.Member{m}, change.To)) == 1 {
+		if !staying[m.OrganisationID] {
 			leavers = append(leavers, models.FormerMember{OrganisationID: m.OrganisationID, Name: m.Name, AidCents: paid[i], LeftAt: now})
 			kept += paid[i]
 		}
@@ -292,9 +296,4 @@ func (a *application) checkPartnerChange(ctx workflow.Context, change models.Mem
 		return nil, invalid(over...)
 	}
 	return leavers, nil
-}
-
-// missing are the members of in not in from (by organisation id).
-func missing(in, from []models.Member) []models.Member {
-	return models.MembersChange{From: in, To: from}.Leaving()
 }
