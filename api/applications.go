@@ -261,9 +261,9 @@ func (s *Server) startApplication(c echo.Context, id, programmeID, callID string
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateID: "submission", UpdateName: workflows.UpdateAwaitSubmission,
 			Args: []any{await}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
-	var st models.ApplicationState
+	var res workflows.ActionResult
 	if err == nil {
-		err = h.Get(ctx, &st)
+		err = h.Get(ctx, &res)
 	}
 	if err != nil {
 		if s.stillRunning(c, id, "submission", err) {
@@ -272,7 +272,13 @@ func (s *Server) startApplication(c echo.Context, id, programmeID, callID string
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/applications/"+id)
-	return c.JSON(http.StatusCreated, toApplicationResponse(st))
+	if res.Write != nil {
+		// The submission's writes, handed back as an action's are
+		// ("compact-history").
+		st, err := s.write(c, id, "submission", *res.Write)
+		return respond(c, http.StatusCreated, st, err)
+	}
+	return c.JSON(http.StatusCreated, toApplicationResponse(res.State()))
 }
 
 // keyedID is "" without an Idempotency-Key, else an id derived from the
@@ -542,7 +548,7 @@ func (s *Server) act(c echo.Context, rec models.ApplicationRecord, name string, 
 	if err == nil {
 		err = h.Get(ctx, &res)
 	}
-	st := res.ApplicationState
+	st := res.State()
 	if err == nil && res.Write != nil {
 		return s.write(c, appID, uid, *res.Write)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
@@ -192,4 +194,68 @@ func TestRefusedWriteIsPutBack(t *testing.T) {
 	}
 	app.BooksExact(t)
 	record(t, app, st.ID, "refused_write")
+}
+
+// TestRefusedSubmissionLeavesNothing: a submission whose write the database
+// refuses (the API's and the workflow's own) is answered 422, leaves no
+// application, no audit trail and no mail, and its run ends failed; the
+// same proposal sent again once the database takes it goes through.
+func TestRefusedSubmissionLeavesNothing(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	var attempts atomic.Int32
+	app := apptest.StartWith(t, apptest.Options{Apply: func(st *store.Store) func(context.Context, models.ApplyInput) (models.ApplyResult, error) {
+		return func(ctx context.Context, in models.ApplyInput) (models.ApplyResult, error) {
+			if len(in.Events) > 0 && in.Events[0].Kind == "submitted" && refuse.Load() {
+				attempts.Add(1)
+				return models.ApplyResult{}, fmt.Errorf("%w: value too long for type character varying (injected)", models.ErrData)
+			}
+			return st.Apply(ctx, in)
+		}
+	}})
+	prog := app.CreateProgramme(t, 10_000_000, nil)
+	applicant := app.CreateUser(t, "Anna", "applicant", "Cafe Mitte")
+	app.CreateUser(t, "Rita", "reviewer", "Stadtwerke")
+	proposal := apptest.Proposal(prog, "Cafe Mitte", 1_000_000)
+	r := app.Do(t, "POST", "/api/v1/applications", applicant, proposal, "Idempotency-Key", "refused-once")
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("submission whose write is refused = %d: %s, want 422", r.Status, r.Body)
+	}
+	// Past the workflow's own flush.
+	time.Sleep(3 * time.Second)
+	var list struct{ Items []any }
+	app.Must(t, 200, "GET", "/api/v1/applications", app.Admin, nil).JSON(t, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("after the refused submission %d applications are listed, want none", len(list.Items))
+	}
+	// Its one run has ended failed.
+	var runs []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		iter, err := app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = runs[:0]
+		for _, ex := range iter.Executions {
+			runs = append(runs, ex.Status.String())
+		}
+		if len(runs) == 1 && iter.Executions[0].Status == enums.WORKFLOW_EXECUTION_STATUS_FAILED {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs after the refused submission: %v, want one, failed", runs)
+		}
+	}
+	if attempts.Load() == 0 {
+		t.Fatal("the refused write was never tried")
+	}
+	app.BooksExact(t)
+	refuse.Store(false)
+	var st struct{ Status string }
+	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, proposal).JSON(t, &st)
+	if st.Status != "in_review" {
+		t.Fatalf("the proposal sent again: %s, want in_review", st.Status)
+	}
+	app.BooksExact(t)
+	t.Logf("%d refused writes of the first submission", attempts.Load())
 }

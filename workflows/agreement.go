@@ -33,7 +33,7 @@ func (a *application) handleAccept(ctx workflow.Context, in ActionInput) error {
 	// Version 1: a project that ends before the interim report would be due
 	// reports at its midpoint instead, so the interim report never falls due
 	// after the final one. Histories recorded before keep the old deadline.
-	if workflow.GetVersion(ctx, "interim-report-within-project", workflow.DefaultVersion, 1) >= 1 {
+	if a.withinProject(ctx) {
 		if end := a.s.Proposal.EndDate; end.After(now) && interim.After(end) {
 			interim = now.Add(end.Sub(now) / 2)
 		}

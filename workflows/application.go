@@ -137,6 +137,16 @@ type application struct {
 	// costs by category settle at what the assessment recognised of them,
 	// under the programme's cost rules.
 	costPlan bool
+	// compact: version 1 of "compact-history" (versions); it implies
+	// interimWithinProject, version 1 of "interim-report-within-project".
+	compact, interimWithinProject bool
+	// refusedStart: under "compact-history", the submission's own write
+	// was refused and put back (the state written then was the one of
+	// startSeq); the run ends.
+	refusedStart bool
+	startSeq     int64
+	// versioned: versions are read (the submission's answer waits for it).
+	versioned bool
 }
 
 // Application is the workflow of one application, submission to closure,
@@ -188,11 +198,27 @@ func (a *application) setup(ctx workflow.Context) error {
 		}
 	})
 	// Not under the lock: it waits for submit, which holds it.
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (models.ApplicationState, error) {
-		if err := workflow.Await(ctx, func() bool { return a.written().Status != models.StatusSubmitted }); err != nil {
-			return models.ApplicationState{}, err
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitSubmission, func(ctx workflow.Context, in ActionInput) (ActionResult, error) {
+		// Sent with the start, it runs as soon as it is registered: what
+		// this run is (its versions) is known a moment later.
+		if err := workflow.Await(ctx, func() bool { return a.versioned }); err != nil {
+			return ActionResult{}, err
 		}
-		return View(a.written(), in.Actor), nil
+		if a.compact {
+			// The submission's writes go back to the API, as an action's
+			// do (the flush makes them if it does not).
+			if err := workflow.Await(ctx, func() bool { return a.s.Status != models.StatusSubmitted || a.refusedStart }); err != nil {
+				return ActionResult{}, err
+			}
+			if w := a.tail(); w != nil {
+				return ActionResult{Write: w}, nil
+			}
+			return answer(View(a.s, in.Actor)), nil
+		}
+		if err := workflow.Await(ctx, func() bool { return a.written().Status != models.StatusSubmitted }); err != nil {
+			return ActionResult{}, err
+		}
+		return answer(View(a.written(), in.Actor)), nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in ActionInput) error {
 		return a.checkSeal(ctx, UpdateAwaitSubmission, in)
 	}}); err != nil {
@@ -208,23 +234,9 @@ func (a *application) setup(ctx workflow.Context) error {
 }
 
 func (a *application) run(ctx workflow.Context, in ApplicationInput) (ApplicationResult, error) {
-	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
-	a.durable = workflow.GetVersion(ctx, versionDurableEffects, workflow.DefaultVersion, 1) >= 1
-	a.sealed = workflow.GetVersion(ctx, versionSealed, workflow.DefaultVersion, 1) >= 1
-	if a.sealed {
-		if err := a.checkStart(ctx, in); err != nil {
-			return ApplicationResult{}, err
-		}
+	if err := a.versions(ctx, in); err != nil {
+		return ApplicationResult{}, err
 	}
-	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
-	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
-	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
-	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
-	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
-	demands := workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 2)
-	a.demands, a.interestByDay = demands >= 1, demands >= 2
-	a.costPlan = workflow.GetVersion(ctx, versionCostPlan, workflow.DefaultVersion, 1) >= 1
-	a.direct = a.durable && workflow.GetVersion(ctx, versionCallerWrites, workflow.DefaultVersion, 1) >= 1
 	if a.registry && in.Carry == nil && a.s.Status == models.StatusSubmitted {
 		a.inviteMembers()
 	}
@@ -237,7 +249,10 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 			return ApplicationResult{}, err
 		}
 		err := a.submit(ctx)
-		if err == nil {
+		if err == nil && a.compact {
+			a.stage(ctx) // handed back by await-submission
+			a.startSeq = a.s.Seq
+		} else if err == nil {
 			err = a.commit(ctx)
 		}
 		a.mu.Unlock()
@@ -248,6 +263,14 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	for {
 		// A demand still owed keeps a cancelled application's run going.
 		for !a.s.Status.Final() || a.owes() {
+			if a.refusedStart {
+				// Nothing of it is written, nor will be: the run fails, as
+				// one whose submission's own write was refused did before.
+				if err := a.quiet(ctx); err != nil {
+					return ApplicationResult{}, err
+				}
+				return ApplicationResult{}, fmt.Errorf("submission of %s: its write was refused", a.s.ID)
+			}
 			if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				if err := a.quiet(ctx); err != nil {
 					return ApplicationResult{}, err
@@ -302,6 +325,51 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 	}
 	return ApplicationResult{Status: a.s.Status, GrantedCents: a.s.GrantedCents, PaidCents: a.s.PaidCents,
 		RepaymentCents: a.s.RepaymentCents}, nil
+}
+
+// versionCompact (1): one version marker stands for every change before it
+// (all on), where each took a marker and a search-attribute upsert of its
+// own, at the start of every run and at acceptance; and an action whose
+// result hands back its writes leaves the (empty) state out of it. Runs
+// started before take their markers one by one, as recorded.
+const versionCompact = "compact-history"
+
+// versions reads which changes this run has (and checks the start's seal
+// where it must).
+func (a *application) versions(ctx workflow.Context, in ApplicationInput) error {
+	defer func() { a.versioned = true }()
+	if workflow.GetVersion(ctx, versionCompact, workflow.DefaultVersion, 1) >= 1 {
+		a.compact = true
+		a.healWaitlist, a.durable, a.sealed, a.registry, a.steady = true, true, true, true, true
+		a.writtenChecks, a.notifies, a.stateAid, a.demands, a.interestByDay = true, true, true, true, true
+		a.costPlan, a.direct, a.interimWithinProject = true, true, true
+		return a.checkStart(ctx, in)
+	}
+	a.healWaitlist = workflow.GetVersion(ctx, "waitlist-self-heal", workflow.DefaultVersion, 1) >= 1
+	a.durable = workflow.GetVersion(ctx, versionDurableEffects, workflow.DefaultVersion, 1) >= 1
+	a.sealed = workflow.GetVersion(ctx, versionSealed, workflow.DefaultVersion, 1) >= 1
+	if a.sealed {
+		if err := a.checkStart(ctx, in); err != nil {
+			return err
+		}
+	}
+	a.registry = workflow.GetVersion(ctx, versionRegistry, workflow.DefaultVersion, 1) >= 1
+	a.steady = workflow.GetVersion(ctx, versionSteadyClock, workflow.DefaultVersion, 1) >= 1
+	a.writtenChecks = workflow.GetVersion(ctx, versionWrittenChecks, workflow.DefaultVersion, 1) >= 1
+	a.notifies = workflow.GetVersion(ctx, versionNotifications, workflow.DefaultVersion, 1) >= 1
+	a.stateAid = workflow.GetVersion(ctx, versionStateAid, workflow.DefaultVersion, 1) >= 1
+	demands := workflow.GetVersion(ctx, versionRepaymentDemands, workflow.DefaultVersion, 2)
+	a.demands, a.interestByDay = demands >= 1, demands >= 2
+	a.costPlan = workflow.GetVersion(ctx, versionCostPlan, workflow.DefaultVersion, 1) >= 1
+	a.direct = a.durable && workflow.GetVersion(ctx, versionCallerWrites, workflow.DefaultVersion, 1) >= 1
+	return nil
+}
+
+// withinProject says whether this run has version 1 of
+// "interim-report-within-project" (asked when the agreement is accepted).
+func (a *application) withinProject(ctx workflow.Context) bool {
+	return a.interimWithinProject ||
+		workflow.GetVersion(ctx, "interim-report-within-project", workflow.DefaultVersion, 1) >= 1
 }
 
 // submit runs the eligibility check of a new application.

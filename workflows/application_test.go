@@ -358,7 +358,7 @@ func (l *fakeLedger) answer(res any, in any) (models.ApplicationState, error) {
 		return models.ApplicationState{}, fmt.Errorf("answered %T, want workflows.ActionResult", res)
 	}
 	if r.Write == nil {
-		return r.ApplicationState, nil
+		return r.State(), nil
 	}
 	out, err := l.Apply(context.Background(), *r.Write)
 	if err != nil {
@@ -2051,4 +2051,56 @@ func TestPayeeAmendmentWaitsForPaymentInFlight(t *testing.T) {
 		})
 	h.reject(workflows.UpdateRequestAmendment, workflows.AmendmentInput{Actor: outsider, AmendmentID: "amd-2", Reason: "x", Payee: &payee}, models.CodeNotFound)
 	h.runAndStop()
+}
+
+// TestSubmissionHandsBackItsWrites: the update sent with the start is
+// answered at once with the submission's writes for the API to make (in
+// review, or ineligible), as an action's are; the workflow's own flush
+// writes them too, a moment later, in case the API could not.
+func TestSubmissionHandsBackItsWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*workflows.ApplicationInput, *fakeLedger)
+		want   []string
+	}{
+		{"in review", func(*workflows.ApplicationInput, *fakeLedger) {}, []string{"submitted", "eligibility_passed"}},
+		{"ineligible", func(in *workflows.ApplicationInput, _ *fakeLedger) { in.Proposal.TotalCostCents = 50_000_00 },
+			[]string{"submitted", "eligibility_failed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.change)
+			var got *models.ApplyInput
+			var answeredAt time.Time
+			h.env.RegisterDelayedCallback(func() {
+				h.env.UpdateWorkflow(workflows.UpdateAwaitSubmission, "submission", &testsuite.TestUpdateCallback{
+					OnAccept: func() {},
+					OnReject: func(err error) { t.Errorf("rejected: %v", err) },
+					OnComplete: func(v any, err error) {
+						if err != nil {
+							t.Errorf("await-submission failed: %v", err)
+							return
+						}
+						got, answeredAt = v.(workflows.ActionResult).Write, h.env.Now()
+					},
+				}, workflows.ActionInput{Actor: applicant})
+			}, 0)
+			h.stepAfter(time.Hour, h.env.CancelWorkflow)
+			h.env.ExecuteWorkflow(workflows.Application, h.in)
+			if got == nil {
+				t.Fatal("the submission was not answered with its writes")
+			}
+			if d := answeredAt.Sub(start); d > time.Second {
+				t.Errorf("answered %v after the start, want at once", d)
+			}
+			var kinds []string
+			for _, e := range got.Events {
+				kinds = append(kinds, e.Kind)
+			}
+			if !slices.Equal(kinds, tc.want) || got.State.Seq != 2 {
+				t.Errorf("handed back %v at seq %d, want %v at 2", kinds, got.State.Seq, tc.want)
+			}
+			// Written by the flush as well (nobody confirmed the API's write).
+			h.wantKinds(tc.want...)
+		})
+	}
 }

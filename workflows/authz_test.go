@@ -99,6 +99,8 @@ func TestOldRunContinuesIntoSealedOne(t *testing.T) {
 	var p projections
 	p.register(env)
 	env.RegisterWorkflowWithOptions(workflows.Workers{Keys: keys}.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	// A run of the code before both "compact-history" and "sealed-actions".
+	env.OnGetVersion("compact-history", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	env.OnGetVersion("sealed-actions", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	env.SetContinueAsNewSuggested(true)
 	env.ExecuteWorkflow(workflows.WorkflowName, carryInput()) // unsealed, as an old run's input is

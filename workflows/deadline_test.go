@@ -46,7 +46,7 @@ func TestInterimReportWithinShortProject(t *testing.T) {
 					t.Errorf("%s failed: %v", name, err)
 				} else if out != nil {
 					r := v.(workflows.ActionResult)
-					*out = r.ApplicationState
+					*out = r.State()
 					if r.Write != nil {
 						*out = r.Write.State
 					}

@@ -140,6 +140,15 @@ func (a *application) revert(ctx workflow.Context, cause error) {
 		return
 	}
 	workflow.GetLogger(ctx).Error("action not written, state restored", "error", cause)
+	if a.compact && a.committed.Seq == 0 && a.s.Seq == a.startSeq {
+		// The submission itself (handed back, never written): nothing was
+		// written or reserved; the run ends (refusedStart).
+		a.s = clone(a.committed)
+		a.pend, a.reservedNow = pending{}, false
+		a.unwritten, a.unwrittenReserved, a.undelivered, a.flushAt = pending{}, false, nil, nil
+		a.refusedStart = true
+		return
+	}
 	reserved := a.reservedNow || a.unwrittenReserved
 	handedOut := a.direct && !a.unwritten.empty()
 	a.s = clone(a.committed)
@@ -274,9 +283,33 @@ const flushAfter = 2 * time.Second
 // for the API to make (Write; the state the caller sees is the one in it),
 // before that the state as the caller may see it (embedded, so results of
 // either version decode into this type).
+//
+// Under "compact-history" a result with writes leaves the state out (it is
+// the one in Write); before, it carried an empty one beside them.
 type ActionResult struct {
-	models.ApplicationState
+	*models.ApplicationState
 	Write *models.ApplyInput `json:"write,omitempty"`
+}
+
+// State is the state the result answers with: the one written, or else the
+// one carried (the zero state if neither).
+func (r ActionResult) State() models.ApplicationState {
+	if r.ApplicationState != nil {
+		return *r.ApplicationState
+	}
+	return models.ApplicationState{}
+}
+
+// answer is an action's result: the state as the actor may see it.
+func answer(s models.ApplicationState) ActionResult { return ActionResult{ApplicationState: &s} }
+
+// handBack is an action's result that hands its writes back to the caller.
+func (a *application) handBack(w *models.ApplyInput) ActionResult {
+	if a.compact {
+		return ActionResult{Write: w}
+	}
+	// As recorded before "compact-history": an empty state beside them.
+	return ActionResult{ApplicationState: &models.ApplicationState{}, Write: w}
 }
 
 // UpdateRevertUnwritten puts back an action whose write the database
@@ -318,6 +351,15 @@ func (a *application) stage(ctx workflow.Context) *models.ApplyInput {
 	}
 	if a.flushAt == nil {
 		a.flushAt = at(a.now(ctx).Add(flushAfter))
+	}
+	return a.tail()
+}
+
+// tail is the writes not known to be made, for a caller to make (nil:
+// none).
+func (a *application) tail() *models.ApplyInput {
+	if a.unwritten.empty() {
+		return nil
 	}
 	return &models.ApplyInput{State: a.s, Events: a.unwritten.events, Releases: a.unwritten.releases,
 		Payments: a.unwritten.payments, Repayments: a.unwritten.repayments}
@@ -409,5 +451,5 @@ func (a *application) revertUnwritten(ctx workflow.Context, in RevertInput) (Act
 	if a.s.Seq == in.Seq && !a.unwritten.empty() {
 		a.revert(ctx, errors.New(in.Reason))
 	}
-	return ActionResult{ApplicationState: View(a.s, in.Actor)}, nil
+	return answer(View(a.s, in.Actor)), nil
 }

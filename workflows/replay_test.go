@@ -52,8 +52,9 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 	// before "written-checks", testdata/v7/ before "notifications",
 	// testdata/v8/ before "state-aid-register", testdata/v9/ before
 	// "repayment-demands", testdata/v10/ before "cost-plan", testdata/v11/ before version 2 of
-	// "repayment-demands", testdata/v12/ before "caller-writes": running
-	// workflows of every version must replay.
+	// "repayment-demands", testdata/v12/ before "caller-writes", testdata/v13/
+	// before "compact-history": running workflows of every version must
+	// replay.
 	durable := append(append([]string{}, everyVersion...), sinceDurable...)
 	registry := append(append([]string{}, durable...), sinceRegistry...)
 	notifications := append(append([]string{}, registry...), sinceNotifications...)
@@ -71,6 +72,7 @@ func TestReplayRecordedLifecycles(t *testing.T) {
 		{"v3", durable}, {"v4", durable},
 		{"v5", registry}, {"v6", registry}, {"v7", registry},
 		{"v8", notifications}, {"v9", stateAid}, {"v10", repayment}, {"v11", costPlan}, {"v12", costPlan},
+		{"v13", callerWrites},
 	} {
 		dir, want := d.dir, d.want
 		if dir != "testdata" {

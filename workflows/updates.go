@@ -153,10 +153,10 @@ func register[T actorInput](ctx workflow.Context, a *application, name string,
 			if a.direct {
 				// The caller writes (effects.go, "caller-writes").
 				if w := a.stage(ctx); w != nil {
-					return ActionResult{Write: w}, nil
+					return a.handBack(w), nil
 				}
 			}
-			return ActionResult{ApplicationState: View(a.s, in.actor())}, nil
+			return answer(View(a.s, in.actor())), nil
 		},
 		// The validator alone checks the seal: it runs only when an update
 		// arrives, never on replay, so a rotated key cannot change history.

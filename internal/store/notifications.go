@@ -168,16 +168,46 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500).Error; err != nil {
-		return nil, fmt.Errorf("notifications: %w", err)
+	// In chunks of a power of two rows (at most 256): a statement's text
+	// depends on its number of rows, and these few texts stay prepared,
+	// where one statement of any length was parsed anew each time.
+	var filed int64
+	for rest := rows; len(rest) > 0; {
+		k := chunk(len(rest))
+		part := rest[:k]
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&part)
+		if res.Error != nil {
+			return nil, fmt.Errorf("notifications: %w", res.Error)
+		}
+		filed += res.RowsAffected
+		rest = rest[k:]
+	}
+	var ids []string
+	if filed == int64(len(rows)) {
+		// All of them filed now: those to mail are these.
+		for _, n := range rows {
+			if n.EmailStatus == "" {
+				ids = append(ids, n.ID)
+			}
+		}
+		slices.Sort(ids)
+		return ids, nil
 	}
 	// What is filed for these events and not yet mailed: a later write of
 	// the same events (the workflow's flush after the API's write) finds
 	// the recipients as filed then, not as the state names them now.
-	var ids []string
 	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", st.ID, seqs).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
+}
+
+// chunk is the largest power of two up to n and 256.
+func chunk(n int) int {
+	k := 1
+	for k*2 <= n && k < 256 {
+		k *= 2
+	}
+	return k
 }
 
 // eventKey keys what one event of an application files for one recipient

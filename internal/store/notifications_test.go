@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"testing"
@@ -96,5 +97,38 @@ func TestNotificationRecipients(t *testing.T) {
 	storetest.Must(t, st.DB.Model(&store.Notification{}).Where("kind = 'revision_requested'").Pluck("detail", &reasons).Error)
 	if reasons != "The board's reasons: costs unclear" {
 		t.Errorf("revision request says %q, want the board's reasons", reasons)
+	}
+}
+
+// TestALargeBoardIsNotifiedOnce: a board of 300 reviewers (more than one
+// statement's worth of rows) is told of a proposal to review, each member
+// once, with the mails to send listed, however often the write is made.
+func TestALargeBoardIsNotifiedOnce(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	const board = 300
+	for i := range board {
+		u := models.User{ID: fmt.Sprintf("r%03d", i), Name: "reviewer", Role: models.RoleReviewer, Email: fmt.Sprintf("r%03d@x.test", i),
+			Organisation: "Kammer", CreatedAt: now}
+		storetest.Must(t, st.CreateUser(ctx, &u))
+	}
+	p := seedProgramme(t, st, 1_000_000)
+	state := models.ApplicationState{ID: "app-board", ProgrammeID: p.ID, Status: models.StatusInReview, Seq: 1, SubmittedAt: now,
+		UpdatedAt: now, Proposal: models.Proposal{Title: "Click & Collect", Group: models.Group{Name: "g", Lead: "Cafe Mitte",
+			Members: []models.Member{{Name: "Cafe Mitte"}}}, Payee: models.Payee{Name: "p", IBAN: "DE89370400440532013000"}}}
+	ev := models.Event{Seq: 1, Kind: "eligibility_passed", Actor: models.Actor{UserID: "system"}, At: now}
+	for range 2 {
+		res, err := st.Apply(ctx, models.ApplyInput{State: state, Events: []models.Event{ev}})
+		storetest.Must(t, err)
+		if len(res.Notifications) != board {
+			t.Errorf("%d notifications to mail, want %d", len(res.Notifications), board)
+		}
+	}
+	var users []string
+	storetest.Must(t, st.DB.Model(&store.Notification{}).Where("application_id = ?", state.ID).Order("user_id").
+		Pluck("user_id", &users).Error)
+	if len(users) != board || users[0] != "r000" || users[board-1] != fmt.Sprintf("r%03d", board-1) || len(slices.Compact(users)) != board {
+		t.Errorf("%d notifications filed, want one for each of the %d reviewers", len(users), board)
 	}
 }
