@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"testing"
@@ -102,5 +103,37 @@ func TestApplyKeepsTheGroupInStep(t *testing.T) {
 		if got := seen(); !maps.Equal(got, s.want) {
 			t.Errorf("step %d (seq %d): organisations = %v, want %v", i, s.in.State.Seq, got, s.want)
 		}
+	}
+}
+
+// TestApplyWritesAStateChangedWithoutAnEvent: a state that changed without
+// an event keeps its sequence (a waitlist check rescheduled): written after
+// the state before it at that sequence, it is the one the row holds; the
+// same write made again changes nothing.
+func TestApplyWritesAStateChangedWithoutAnEvent(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p := seedProgramme(t, st, 10_000)
+	id := p.ID + "-w"
+	now := time.Now().UTC().Truncate(time.Second)
+	state := models.ApplicationState{ID: id, ProgrammeID: p.ID, Status: models.StatusWaitlisted, Seq: 2, SubmittedAt: now, UpdatedAt: now,
+		Proposal: models.Proposal{Title: "t", Group: models.Group{Name: "g", Members: []models.Member{{Name: "Cafe Mitte"}}}}}
+	first, next := now.Add(time.Hour), now.Add(2*time.Hour)
+	state.Deadlines.WaitlistCheck = &first
+	in := models.ApplyInput{State: state, Events: []models.Event{{Seq: 2, Kind: "waitlisted", To: models.StatusWaitlisted, At: now}}}
+	_, err := st.Apply(ctx, in)
+	storetest.Must(t, err)
+	later := state
+	later.Deadlines.WaitlistCheck = &next
+	for range 2 {
+		_, err = st.Apply(ctx, models.ApplyInput{State: later})
+		storetest.Must(t, err)
+	}
+	rec, err := st.Application(ctx, id, store.Scope{})
+	storetest.Must(t, err)
+	var got models.ApplicationState
+	storetest.Must(t, json.Unmarshal([]byte(rec.State), &got))
+	if got.Deadlines.WaitlistCheck == nil || !got.Deadlines.WaitlistCheck.Equal(next) {
+		t.Errorf("next check written = %v, want %v (the state without an event)", got.Deadlines.WaitlistCheck, next)
 	}
 }

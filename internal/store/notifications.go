@@ -196,7 +196,32 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 	// What is filed for these events and not yet mailed: a later write of
 	// the same events (the workflow's flush after the API's write) finds
 	// the recipients as filed then, not as the state names them now.
-	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", st.ID, seqs).
+	return unsentOf(tx, st.ID, seqs)
+}
+
+// unsent lists the notifications filed for events that are still to be
+// mailed.
+func unsent(tx *gorm.DB, appID string, events []models.Event) ([]string, error) {
+	return unsentOf(tx, appID, handOffSeqs(events))
+}
+
+// handOffSeqs are the sequences of the events that are hand-offs.
+func handOffSeqs(events []models.Event) []int64 {
+	var seqs []int64
+	for _, e := range events {
+		if _, ok := handOffs[e.Kind]; ok {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	return seqs
+}
+
+func unsentOf(tx *gorm.DB, appID string, seqs []int64) ([]string, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", appID, seqs).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }

@@ -39,13 +39,30 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A write handed out before the workflow put it back is older than
 		// the row ("caller-writes"): none of it is made.
-		var epoch []int64
-		if err := tx.Model(&models.ApplicationRecord{}).Where("id = ?", in.State.ID).Pluck("write_epoch", &epoch).Error; err != nil {
+		var row []struct {
+			Seq, WriteEpoch int64
+			State           string
+		}
+		if err := tx.Model(&models.ApplicationRecord{}).Select("seq", "write_epoch", "state").Where("id = ?", in.State.ID).
+			Find(&row).Error; err != nil {
 			return err
 		}
-		if len(epoch) == 1 && epoch[0] > in.State.WriteEpoch {
+		if len(row) == 1 && row[0].WriteEpoch > in.State.WriteEpoch {
 			return fmt.Errorf("%w: application %s #%d of write epoch %d was put back (now %d)", models.ErrStale,
-				in.State.ID, in.State.Seq, in.State.WriteEpoch, epoch[0])
+				in.State.ID, in.State.Seq, in.State.WriteEpoch, row[0].WriteEpoch)
+		}
+		if len(row) == 1 && row[0].WriteEpoch == in.State.WriteEpoch && len(in.Releases) == 0 && madeAlready(row[0].Seq, row[0].State, in.State) {
+			// Made already (the API's write, then the workflow's flush): a
+			// write carries everything since the last one known made, in one
+			// transaction, so the row at this state holds all of it. What
+			// is left is to list what its events still have to send.
+			// (Releases are made again: what they promoted is their answer.)
+			var err error
+			if out.Notifications, err = unsent(tx, in.State.ID, in.Events); err != nil {
+				return err
+			}
+			out.Webhooks, err = undelivered(tx, in.State.ID, in.Events)
+			return err
 		}
 		if len(in.Payments) > 0 || len(in.Releases) > 0 || len(in.Repayments) > 0 {
 			if err := s.lockProgramme(tx, in.State.ProgrammeID); err != nil {
@@ -83,6 +100,17 @@ func (s *Store) Apply(ctx context.Context, in models.ApplyInput) (models.ApplyRe
 		return models.ApplyResult{}, fmt.Errorf("apply %s #%d: %w", in.State.ID, in.State.Seq, classifyDB(err))
 	}
 	return out, nil
+}
+
+// madeAlready says whether a row at seq with the encoded state holds the
+// state st: a later sequence, or this one with the same state (a state
+// can change without an event, keeping its sequence: a rescheduled check).
+func madeAlready(seq int64, state string, st models.ApplicationState) bool {
+	if seq != st.Seq {
+		return seq > st.Seq
+	}
+	b, err := json.Marshal(st)
+	return err == nil && string(b) == state
 }
 
 // project writes events and the application's state after them: the audit

@@ -136,11 +136,21 @@ func fileDeliveries(tx *gorm.DB, st models.ApplicationState, events []models.Eve
 		}
 		seqs = append(seqs, e.Seq)
 	}
+	return pendingOf(tx, st.ID, seqs)
+}
+
+// undelivered lists the deliveries filed for events that are still
+// pending.
+func undelivered(tx *gorm.DB, appID string, events []models.Event) ([]string, error) {
+	return pendingOf(tx, appID, handOffSeqs(events))
+}
+
+func pendingOf(tx *gorm.DB, appID string, seqs []int64) ([]string, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
 	var ids []string
-	err := tx.Model(&WebhookDelivery{}).Where("application_id = ? AND event_seq IN ? AND status = 'pending'", st.ID, seqs).
+	err := tx.Model(&WebhookDelivery{}).Where("application_id = ? AND event_seq IN ? AND status = 'pending'", appID, seqs).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }
