@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -101,6 +102,7 @@ type result struct {
 	name       string
 	lifecycles int
 	elapsed    time.Duration
+	cpu        time.Duration // CPU time of this process during the run
 	lat        *latencies
 	counts     telemetry.Counts
 	events     int
@@ -108,6 +110,10 @@ type result struct {
 }
 
 func (r result) rate() float64 { return float64(r.lifecycles) / r.elapsed.Seconds() }
+
+// cpuPer is the CPU time one lifecycle took, all parts of the process
+// together.
+func (r result) cpuPer() time.Duration { return r.cpu / time.Duration(r.lifecycles) }
 
 func (r result) all(exclude string) []time.Duration {
 	var out []time.Duration
@@ -221,11 +227,12 @@ func (p *program) bench(ctx context.Context, args []string) error {
 
 func report(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nrun\tlifecycles/s\tratio\taction p50\taction p99\tSQL/lifecycle\tTemporal calls/lifecycle\tactions\thistory events")
+	fmt.Fprintln(tw, "\nrun\tlifecycles/s\tratio\tCPU/lifecycle\tCPU ratio\taction p50\taction p99\tSQL/lifecycle\tTemporal calls/lifecycle\tactions\thistory events")
 	var ceiling float64
+	var ceilingCPU time.Duration
 	for _, r := range results {
 		if r.name == "bare temporal" {
-			ceiling = r.rate()
+			ceiling, ceilingCPU = r.rate(), r.cpuPer()
 		}
 	}
 	for _, r := range results {
@@ -251,8 +258,12 @@ func report(w io.Writer, results []result) {
 			}
 			return fmt.Sprintf("%.1f", float64(v)/float64(r.lifecycles))
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.name, r.rate(), ratio, ms(percentile(acts, 0.5)),
-			ms(percentile(acts, 0.99)), per(r.counts.Statements), per(calls), total, r.events)
+		cpuRatio := "-"
+		if ceilingCPU > 0 && r.cpuPer() > 0 {
+			cpuRatio = fmt.Sprintf("%.2f", float64(ceilingCPU)/float64(r.cpuPer()))
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.name, r.rate(), ratio, ms(r.cpuPer()), cpuRatio,
+			ms(percentile(acts, 0.5)), ms(percentile(acts, 0.99)), per(r.counts.Statements), per(calls), total, r.events)
 	}
 	tw.Flush()
 	for _, r := range results {
@@ -348,12 +359,16 @@ func historyOf(ctx context.Context, c client.Client, workflowID string) (*histor
 }
 
 // runClients runs n lifecycles on c clients; each client runs its share.
-func runClients(ctx context.Context, w io.Writer, name string, c, n int, one func(ctx context.Context, client, i int) error) (time.Duration, error) {
+// It returns the time they took and the CPU time this process spent
+// meanwhile (every part of the run is in it: clients, API, worker, the
+// embedded Temporal server and SQLite; not a PostgreSQL server's).
+func runClients(ctx context.Context, w io.Writer, name string, c, n int, one func(ctx context.Context, client, i int) error) (time.Duration, time.Duration, error) {
 	var done atomic.Int64
 	stop := progress(ctx, w, name, &done, n)
 	defer stop()
 	var next atomic.Int64
 	errc := make(chan error, c)
+	cpu0 := cpuTime()
 	start := time.Now()
 	for k := range c {
 		go func() {
@@ -377,7 +392,16 @@ func runClients(ctx context.Context, w io.Writer, name string, c, n int, one fun
 			first = err
 		}
 	}
-	return time.Since(start), first
+	return time.Since(start), cpuTime() - cpu0, first
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (p *program) benchBare(ctx context.Context, clients, n int) (result, error) {
@@ -409,7 +433,7 @@ func (p *program) benchBare(ctx context.Context, clients, n int) (result, error)
 	defer wk.Stop()
 	lat := &latencies{}
 	run := randomHex(4)
-	elapsed, err := runClients(ctx, p.stdout, "bare temporal", clients, n, func(ctx context.Context, _, i int) error {
+	elapsed, cpu, err := runClients(ctx, p.stdout, "bare temporal", clients, n, func(ctx context.Context, _, i int) error {
 		id := fmt.Sprintf("bare-%s-%d", run, i)
 		t := time.Now()
 		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: bareTaskQueue}, "BareLifecycle")
@@ -436,7 +460,7 @@ func (p *program) benchBare(ctx context.Context, clients, n int) (result, error)
 	if err != nil {
 		return result{}, err
 	}
-	r := result{name: "bare temporal", lifecycles: n, elapsed: elapsed, lat: lat}
+	r := result{name: "bare temporal", lifecycles: n, elapsed: elapsed, cpu: cpu, lat: lat}
 	if h, err := historyOf(ctx, c, fmt.Sprintf("bare-%s-0", run)); err == nil {
 		r.events, r.actions = len(h.Events), actionsOf(h)
 	}
@@ -519,7 +543,7 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 	d.lat = &latencies{}
 	before := telemetry.Snapshot()
 	var firstID atomic.Value
-	elapsed, err := runClients(ctx, p.stdout, "product ("+db+")", clients, n, func(ctx context.Context, k, i int) error {
+	elapsed, cpu, err := runClients(ctx, p.stdout, "product ("+db+")", clients, n, func(ctx context.Context, k, i int) error {
 		id, err := d.lifecycle(ctx, prog.ID, crews[k])
 		if i == 0 {
 			firstID.Store(id)
@@ -529,7 +553,7 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 	if err != nil {
 		return result{}, err
 	}
-	r := result{name: "product (" + db + ")", lifecycles: n, elapsed: elapsed, lat: d.lat,
+	r := result{name: "product (" + db + ")", lifecycles: n, elapsed: elapsed, cpu: cpu, lat: d.lat,
 		counts: telemetry.Snapshot().Since(before)}
 	if id, ok := firstID.Load().(string); ok {
 		if tc, err := client.Dial(client.Options{HostPort: ep.Temporal, Logger: quietSDKLogger()}); err == nil {

@@ -18,7 +18,7 @@ func TestBenchRuns(t *testing.T) {
 	if err := p.run(ctx, []string{"bench", "--clients=2", "--lifecycles=2", "--db=sqlite"}); err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"bare temporal", "product (sqlite)", "ratio", "POST /disbursements/:id/payment",
+	for _, want := range []string{"bare temporal", "product (sqlite)", "ratio", "CPU/lifecycle", "CPU ratio", "POST /disbursements/:id/payment",
 		"UpdateWorkflowExecution", "billable actions of one lifecycle"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out.String())
