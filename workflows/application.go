@@ -299,6 +299,9 @@ func (a *application) run(ctx workflow.Context, in ApplicationInput) (Applicatio
 				if temporal.IsCanceledError(err) {
 					return ApplicationResult{}, err
 				}
+				if a.refusedStart {
+					continue // the submission's write was refused: the run ends
+				}
 				// A clock's work failed (the database stayed down longer than its
 				// retries): the application must not fail for it. Try again later.
 				workflow.GetLogger(ctx).Error("clock action failed, retrying in an hour", "error", err)

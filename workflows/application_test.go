@@ -2104,3 +2104,23 @@ func TestSubmissionHandsBackItsWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedSubmissionEndsTheRun: a submission whose writes nobody made
+// (the API could not) and whose write the workflow's flush finds refused
+// ends its run failed at once, with nothing written.
+func TestRefusedSubmissionEndsTheRun(t *testing.T) {
+	h := newHarness(t, func(_ *workflows.ApplicationInput, l *fakeLedger) {
+		l.failApply = func(in models.ApplyInput) bool { return len(in.Events) > 0 && in.Events[0].Kind == "submitted" }
+	})
+	h.env.ExecuteWorkflow(workflows.Application, h.in)
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "its write was refused") {
+		t.Fatalf("run ended with %v, want it failed for the refused submission", err)
+	}
+	if d := h.env.Now().Sub(start); d > time.Minute {
+		t.Errorf("failed %v after the start, want right after the flush", d)
+	}
+	if n := len(h.ledger.events()); n != 0 {
+		t.Errorf("%d events written, want none", n)
+	}
+}
