@@ -199,7 +199,8 @@ func TestRefusedWriteIsPutBack(t *testing.T) {
 // TestRefusedSubmissionLeavesNothing: a submission whose write the database
 // refuses (the API's and the workflow's own) is answered 422, leaves no
 // application, no audit trail and no mail, and its run ends failed; the
-// same proposal sent again once the database takes it goes through.
+// same request sent again with its key gets the same answer, and the
+// proposal sent anew once the database takes it goes through.
 func TestRefusedSubmissionLeavesNothing(t *testing.T) {
 	var refuse atomic.Bool
 	refuse.Store(true)
@@ -251,6 +252,10 @@ func TestRefusedSubmissionLeavesNothing(t *testing.T) {
 	}
 	app.BooksExact(t)
 	refuse.Store(false)
+	// The same request again (its key) gets the same answer.
+	if rr := app.Do(t, "POST", "/api/v1/applications", applicant, proposal, "Idempotency-Key", "refused-once"); rr.Status != http.StatusUnprocessableEntity {
+		t.Errorf("the refused submission sent again with its key = %d: %s, want its 422", rr.Status, rr.Body)
+	}
 	var st struct{ Status string }
 	app.Must(t, http.StatusCreated, "POST", "/api/v1/applications", applicant, proposal).JSON(t, &st)
 	if st.Status != "in_review" {
