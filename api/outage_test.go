@@ -198,7 +198,7 @@ func TestRefusedWriteIsPutBack(t *testing.T) {
 
 // TestRefusedSubmissionLeavesNothing: a submission whose write the database
 // refuses (the API's and the workflow's own) is answered 422, leaves no
-// application, no audit trail and no mail, and its run ends failed; the
+// application listed and the books exact, and its run ends failed; the
 // same request sent again with its key gets the same answer, and the
 // proposal sent anew once the database takes it goes through.
 func TestRefusedSubmissionLeavesNothing(t *testing.T) {
