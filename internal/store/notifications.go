@@ -128,15 +128,12 @@ type Notification struct {
 }
 
 // notify files the notifications of events: one per recipient, keyed by
-// application, event and user (a repeated write files none twice), in one
-// statement. It returns the ids to be e-mailed for these events: those of
+// application, event and user (a repeated write files none twice), in a
+// few statements. It returns the ids to be e-mailed for these events: those of
 // recipients with an address who want the mail (after a retried write too;
 // the mailer skips any already sent).
 func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]string, error) {
-	var (
-		rows []Notification
-		seqs []int64
-	)
+	var rows []Notification
 	byRole := map[models.Role][]models.User{} // the recipients looked up once per write
 	for _, e := range events {
 		h, ok := handOffs[e.Kind]
@@ -163,7 +160,6 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 				CreatedAt: e.At, EmailStatus: status}
 			rows = append(rows, n)
 		}
-		seqs = append(seqs, e.Seq)
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -196,13 +192,20 @@ func notify(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]s
 	// What is filed for these events and not yet mailed: a later write of
 	// the same events (the workflow's flush after the API's write) finds
 	// the recipients as filed then, not as the state names them now.
-	return unsentOf(tx, st.ID, seqs)
+	return unsent(tx, st.ID, events)
 }
 
 // unsent lists the notifications filed for events that are still to be
 // mailed.
 func unsent(tx *gorm.DB, appID string, events []models.Event) ([]string, error) {
-	return unsentOf(tx, appID, handOffSeqs(events))
+	seqs := handOffSeqs(events)
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", appID, seqs).
+		Order("id").Pluck("id", &ids).Error
+	return ids, err
 }
 
 // handOffSeqs are the sequences of the events that are hand-offs.
@@ -214,16 +217,6 @@ func handOffSeqs(events []models.Event) []int64 {
 		}
 	}
 	return seqs
-}
-
-func unsentOf(tx *gorm.DB, appID string, seqs []int64) ([]string, error) {
-	if len(seqs) == 0 {
-		return nil, nil
-	}
-	var ids []string
-	err := tx.Model(&Notification{}).Where("application_id = ? AND event_seq IN ? AND email_status = ''", appID, seqs).
-		Order("id").Pluck("id", &ids).Error
-	return ids, err
 }
 
 // chunk is the largest power of two up to n and 256.

@@ -113,7 +113,6 @@ func fileDeliveries(tx *gorm.DB, st models.ApplicationState, events []models.Eve
 	if len(hooks) == 0 {
 		return nil, nil
 	}
-	var seqs []int64
 	for _, e := range events {
 		if _, ok := handOffs[e.Kind]; !ok {
 			continue
@@ -134,18 +133,14 @@ func fileDeliveries(tx *gorm.DB, st models.ApplicationState, events []models.Eve
 				return nil, fmt.Errorf("webhook delivery: %w", err)
 			}
 		}
-		seqs = append(seqs, e.Seq)
 	}
-	return pendingOf(tx, st.ID, seqs)
+	return undelivered(tx, st.ID, events)
 }
 
 // undelivered lists the deliveries filed for events that are still
 // pending.
 func undelivered(tx *gorm.DB, appID string, events []models.Event) ([]string, error) {
-	return pendingOf(tx, appID, handOffSeqs(events))
-}
-
-func pendingOf(tx *gorm.DB, appID string, seqs []int64) ([]string, error) {
+	seqs := handOffSeqs(events)
 	if len(seqs) == 0 {
 		return nil, nil
 	}
