@@ -155,9 +155,14 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	product := fs.Bool("product", true, "measure the product (false: only the ceiling)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the product runs here")
 	blockProfile := fs.String("blockprofile", "", "write a block profile of the product runs here")
+	bareProfile := fs.String("bare-cpuprofile", "", "write a CPU profile of the bare ceiling's run here")
+	board := fs.String("board", "per-client", "the product's people: per-client (each client its own 3 reviewers and 2 finance officers) or shared (one board of 3 reviewers and 2 finance officers for all clients)")
 	shapes := fs.Bool("sql", false, "also print the product's SQL statements per lifecycle by verb and table")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *board != "per-client" && *board != "shared" {
+		return fmt.Errorf("--board %q: per-client or shared", *board)
 	}
 	if *clients < 1 || *n < *clients {
 		return errors.New("need clients ≥ 1 and lifecycles ≥ clients")
@@ -174,11 +179,24 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	if slices.Contains(targets, "postgres") && !strings.HasPrefix(p.getenv("DATABASE_URL"), "postgres") {
 		return errors.New("--db postgres needs DATABASE_URL (an empty database: the run writes to it)")
 	}
-	fmt.Fprintf(p.stdout, "reallabor bench: %d clients, %d lifecycles per run, %d CPUs, %s\n", *clients, *n, runtime.NumCPU(),
-		time.Now().UTC().Format(time.DateOnly))
+	fmt.Fprintf(p.stdout, "reallabor bench: %d clients, %d lifecycles per run, board %s, %d CPUs, %s\n", *clients, *n, *board,
+		runtime.NumCPU(), time.Now().UTC().Format(time.DateOnly))
 	var results []result
 	if *bare {
+		if *bareProfile != "" {
+			f, err := os.Create(*bareProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
 		r, err := p.benchBare(ctx, *clients, *n)
+		if *bareProfile != "" {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			return fmt.Errorf("bare temporal: %w", err)
 		}
@@ -205,7 +223,7 @@ func (p *program) bench(ctx context.Context, args []string) error {
 		if !*product {
 			break
 		}
-		r, err := p.benchProduct(ctx, db, *clients, *n)
+		r, err := p.benchProduct(ctx, db, *clients, *n, *board == "shared")
 		if err != nil {
 			return fmt.Errorf("product on %s: %w", db, err)
 		}
@@ -469,7 +487,12 @@ func (p *program) benchBare(ctx context.Context, clients, n int) (result, error)
 
 // benchProduct runs `dev` in this process on a fresh data directory (and
 // DATABASE_URL for postgres) and drives whole lifecycles through HTTP.
-func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (result, error) {
+//
+// Each client submits for a company of its own. The board (reviewers who
+// vote, finance officers who approve and pay with four eyes) is each
+// client's own (8 clients: a board of 24 reviewers and 16 finance officers,
+// every one notified of every hand-off) or, shared, one board of 3 and 2.
+func (p *program) benchProduct(ctx context.Context, db string, clients, n int, shared bool) (result, error) {
 	dir, err := os.MkdirTemp("", "reallabor-bench-")
 	if err != nil {
 		return result{}, err
@@ -513,10 +536,12 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 		"debtor_name": "Stadt", "debtor_iban": "DE89370400440532013000", "debtor_bic": "COBADEFFXXX"}, &prog); err != nil {
 		return result{}, err
 	}
-	// Each client has its own group and people.
 	crews := make([]crew, clients)
 	for k := range crews {
 		cr := &crews[k]
+		if shared && k > 0 {
+			cr.reviewers, cr.fin1, cr.fin2 = crews[0].reviewers, crews[0].fin1, crews[0].fin2
+		}
 		mk := func(name, role, org string) (string, error) {
 			var u struct{ Token string }
 			err := d.call(ctx, "", "POST /users", "/api/v1/users", admin, map[string]any{"name": name, "role": role, "organisation": org}, &u)
@@ -528,15 +553,20 @@ func (p *program) benchProduct(ctx context.Context, db string, clients, n int) (
 			return result{}, err
 		}
 		for j := range cr.reviewers {
+			if shared && k > 0 {
+				break
+			}
 			if cr.reviewers[j], err = mk("Reviewer", "reviewer", fmt.Sprintf("Kammer %d-%d", k, j)); err != nil {
 				return result{}, err
 			}
 		}
-		if cr.fin1, err = mk("Finance 1", "finance", "Stadtkasse"); err != nil {
-			return result{}, err
-		}
-		if cr.fin2, err = mk("Finance 2", "finance", "Stadtkasse"); err != nil {
-			return result{}, err
+		if !shared || k == 0 {
+			if cr.fin1, err = mk("Finance 1", "finance", "Stadtkasse"); err != nil {
+				return result{}, err
+			}
+			if cr.fin2, err = mk("Finance 2", "finance", "Stadtkasse"); err != nil {
+				return result{}, err
+			}
 		}
 		cr.org = org
 	}

@@ -25,3 +25,13 @@ func TestBenchRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchRefusesAnUnknownBoard: --board is per-client or shared.
+func TestBenchRefusesAnUnknownBoard(t *testing.T) {
+	var out syncBuffer
+	p := &program{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+	err := p.run(context.Background(), []string{"bench", "--board=everyone"})
+	if err == nil || !strings.Contains(err.Error(), "per-client or shared") {
+		t.Fatalf("bench --board=everyone: %v, want a clear refusal", err)
+	}
+}

@@ -63,9 +63,10 @@ func Open(dsn string) (*Store, error) {
 		// The caller pings, retrying a briefly unreachable database.
 		DisableAutomaticPing: true,
 		// GORM's performance settings: a single write needs no transaction
-		// of its own (those that must be atomic open one), and statements
-		// are prepared once per connection (docs/measurements.md).
-		SkipDefaultTransaction: true, PrepareStmt: true}
+		// of its own (those that must be atomic open one). Statements are
+		// prepared once per connection by the drivers' caches, in
+		// transactions too, which GORM's PrepareStmt is not (stmtcache.go).
+		SkipDefaultTransaction: true}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
@@ -77,7 +78,7 @@ func Open(dsn string) (*Store, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_txlock", "immediate")
-		db, err := gorm.Open(sqlite.Dialector{DriverName: "sqlite", DSN: "file:" + filepath.ToSlash(path) + "?" + q.Encode()}, cfg)
+		db, err := gorm.Open(sqlite.Dialector{DriverName: cachedSQLite(), DSN: "file:" + filepath.ToSlash(path) + "?" + q.Encode()}, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
@@ -96,14 +97,14 @@ func Open(dsn string) (*Store, error) {
 		r := url.Values{}
 		r.Add("_pragma", "busy_timeout(10000)")
 		r.Add("_pragma", "query_only(1)")
-		readers, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?"+r.Encode())
+		readers, err := sql.Open(cachedSQLite(), "file:"+filepath.ToSlash(path)+"?"+r.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s for reading: %w", path, err)
 		}
 		readers.SetMaxOpenConns(sqliteReaders)
 		readers.SetMaxIdleConns(sqliteReaders)
 		if err := db.Use(dbresolver.Register(dbresolver.Config{
-			Replicas: []gorm.Dialector{sqlite.Dialector{DriverName: "sqlite", Conn: readers}},
+			Replicas: []gorm.Dialector{sqlite.Dialector{DriverName: cachedSQLite(), Conn: readers}},
 		})); err != nil {
 			return nil, fmt.Errorf("sqlite readers: %w", err)
 		}
