@@ -93,7 +93,7 @@ type application struct {
 	durable bool
 	// committed is the state as last written; pend what is not written yet;
 	// reservedNow says the current action reserved budget.
-	committed   models.ApplicationState
+	committed   snapshot
 	pend        pending
 	reservedNow bool
 	// signalling counts promotion signals still on their way.
@@ -172,7 +172,7 @@ func run(ctx workflow.Context, in ApplicationInput, keys *authz.Keys) (Applicati
 			SubmittedAt: workflow.Now(ctx).UTC(), Votes: []models.Vote{}, Tranches: []models.Tranche{}, Reports: []models.Report{},
 		}
 	}
-	a.committed = clone(a.s)
+	a.committed = take(a.s)
 	if err := a.setup(ctx); err != nil {
 		return ApplicationResult{}, err
 	}

@@ -62,22 +62,54 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// clone is a deep copy of a state (its slices and pointers included),
-// through encoding/json as Temporal's own data converter encodes it: map keys
-// are written sorted, so the copy is deterministic (workflowcheck cannot see
+// snapshot is a state as it was when taken, kept encoded: most runs never
+// look at their last written state again (a revert does, and readers under
+// the versions before "caller-writes"), so it is decoded only when asked
+// for. Taking one after every write was a JSON round trip of the whole
+// state; now it is half of one.
+type snapshot struct {
+	raw []byte
+	seq int64
+	// view: decoded once for readers, who do not change it.
+	view *models.ApplicationState
+}
+
+// take snapshots s through encoding/json, as Temporal's own data converter
+// encodes it: map keys are written sorted, so the snapshot (and every state
+// decoded from it, a deep copy) is deterministic (workflowcheck cannot see
 // that through reflection).
 //
 //workflowcheck:ignore
-func clone(s models.ApplicationState) models.ApplicationState {
+func take(s models.ApplicationState) snapshot {
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(fmt.Sprintf("encode state: %v", err))
 	}
+	return snapshot{raw: b, seq: s.Seq}
+}
+
+// state decodes a copy of its own (the zero state if none was taken).
+//
+//workflowcheck:ignore
+func (p snapshot) state() models.ApplicationState {
+	raw := p.raw
+	if raw == nil {
+		raw = take(models.ApplicationState{}).raw
+	}
 	var out models.ApplicationState
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		panic(fmt.Sprintf("decode state: %v", err))
 	}
 	return out
+}
+
+// read is the snapshot's state for readers, decoded once.
+func (p *snapshot) read() models.ApplicationState {
+	if p.view == nil {
+		st := p.state()
+		p.view = &st
+	}
+	return *p.view
 }
 
 // view is the state readers see: the last one written.
@@ -93,7 +125,7 @@ func (a *application) view() models.ApplicationState {
 // written is the state as last known written (under "durable-effects").
 func (a *application) written() models.ApplicationState {
 	if a.durable {
-		return a.committed
+		return a.committed.read()
 	}
 	return a.s
 }
@@ -129,7 +161,7 @@ func (a *application) commit(ctx workflow.Context) error {
 	}
 	a.pend = pending{}
 	a.reservedNow = false
-	a.committed = clone(a.s)
+	a.committed = take(a.s)
 	return nil
 }
 
@@ -140,10 +172,10 @@ func (a *application) revert(ctx workflow.Context, cause error) {
 		return
 	}
 	workflow.GetLogger(ctx).Error("action not written, state restored", "error", cause)
-	if a.compact && a.committed.Seq == 0 && a.s.Seq == a.startSeq {
+	if a.compact && a.committed.seq == 0 && a.s.Seq == a.startSeq {
 		// The submission itself (handed back, never written): nothing was
 		// written or reserved; the run ends (refusedStart).
-		a.s = clone(a.committed)
+		a.s = a.committed.state()
 		a.pend, a.reservedNow = pending{}, false
 		a.unwritten, a.unwrittenReserved, a.undelivered, a.flushAt = pending{}, false, nil, nil
 		a.refusedStart = true
@@ -151,7 +183,7 @@ func (a *application) revert(ctx workflow.Context, cause error) {
 	}
 	reserved := a.reservedNow || a.unwrittenReserved
 	handedOut := a.direct && !a.unwritten.empty()
-	a.s = clone(a.committed)
+	a.s = a.committed.state()
 	a.pend = pending{}
 	a.reservedNow = false
 	if a.direct {
@@ -167,7 +199,9 @@ func (a *application) revert(ctx workflow.Context, cause error) {
 			// The writes handed out for what is put back are refused from
 			// now on (an update's result re-driven): written at once.
 			a.s.WriteEpoch++
-			a.committed.WriteEpoch = a.s.WriteEpoch
+			committed := a.committed.state()
+			committed.WriteEpoch = a.s.WriteEpoch
+			a.committed = take(committed)
 		}
 	}
 	if !reserved && !handedOut {
@@ -372,7 +406,7 @@ func (a *application) confirm(seq int64) {
 		return
 	}
 	a.unwritten, a.unwrittenReserved = pending{}, false
-	a.committed = clone(a.s)
+	a.committed = take(a.s)
 }
 
 // flush writes the tail (the Apply activity) and hands the notifications
@@ -394,7 +428,7 @@ func (a *application) flush(ctx workflow.Context) error {
 	a.tellPromoted(ctx, res.Promoted)
 	a.deliver(ctx, res.Notifications, res.Webhooks)
 	a.unwritten, a.unwrittenReserved, a.undelivered, a.flushAt = pending{}, false, nil, nil
-	a.committed = clone(a.s)
+	a.committed = take(a.s)
 	return nil
 }
 
