@@ -304,7 +304,12 @@ func audienceOf(tx *gorm.DB, st models.ApplicationState, e models.Event, to []au
 			}
 		}
 	}
-	active := func() *gorm.DB { return tx.Model(&models.User{}).Where("deactivated_at IS NULL").Order("id") }
+	// Only what the hand-off needs of each (its address, what it mutes, its
+	// company for the conflict rule): a board's rows are read at every write.
+	active := func() *gorm.DB {
+		return tx.Model(&models.User{}).Select("id", "organisation", "organisation_id", "email", "email_muted").
+			Where("deactivated_at IS NULL").Order("id")
+	}
 	ofRole := func(r models.Role) ([]models.User, error) {
 		if us, ok := byRole[r]; ok {
 			return us, nil
