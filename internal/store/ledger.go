@@ -195,7 +195,10 @@ func (s *Store) Reserve(ctx context.Context, in models.ReserveInput) (models.Res
 // reservations counts the reservations an application was ever given.
 func reservations(tx *gorm.DB, applicationID string) (int64, error) {
 	var n int64
-	err := tx.Model(&ledgerEntry{}).Where("id = ? OR id LIKE ?", applicationID+":reserve", applicationID+":reserve:%").Count(&n).Error
+	// By the application first (an index): the LIKE alone read the whole
+	// journal (SQLite's LIKE ignores case, PostgreSQL's collation is not C).
+	err := tx.Model(&ledgerEntry{}).Where("application_id = ? AND (id = ? OR id LIKE ?)",
+		applicationID, applicationID+":reserve", applicationID+":reserve:%").Count(&n).Error
 	return n, err
 }
 
