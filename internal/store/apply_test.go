@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -136,4 +137,52 @@ func TestApplyWritesAStateChangedWithoutAnEvent(t *testing.T) {
 	if got.Deadlines.WaitlistCheck == nil || !got.Deadlines.WaitlistCheck.Equal(next) {
 		t.Errorf("next check written = %v, want %v (the state without an event)", got.Deadlines.WaitlistCheck, next)
 	}
+}
+
+// TestApplyRewritesOnlyTranchesThatChanged: a write changes a tranche's row
+// only if the tranche changed (the row's seq is that of its last change);
+// what a tranche is, on both databases, follows the latest state, and an
+// earlier state written late changes nothing.
+func TestApplyRewritesOnlyTranchesThatChanged(t *testing.T) {
+	dialects(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := seedProgramme(t, st, 10_000)
+		id := p.ID + "-t"
+		now := time.Now().UTC().Truncate(time.Second)
+		due := now.Add(24 * time.Hour)
+		tranche := func(n int, status models.TrancheStatus, approvedBy string) models.Tranche {
+			return models.Tranche{ID: fmt.Sprintf("%s-%d", id, n), Number: n, Trigger: "acceptance", AmountCents: 500, Currency: "EUR",
+				Status: status, DueAt: &due, ApprovedBy: approvedBy}
+		}
+		write := func(seq int64, ts ...models.Tranche) {
+			t.Helper()
+			_, err := st.Apply(ctx, models.ApplyInput{State: models.ApplicationState{ID: id, ProgrammeID: p.ID, Status: models.StatusActive,
+				Seq: seq, SubmittedAt: now, UpdatedAt: now.Add(time.Duration(seq) * time.Minute), Tranches: ts,
+				Proposal: models.Proposal{Title: "t", Group: models.Group{Name: "g", Members: []models.Member{{Name: "Cafe Mitte"}}}}},
+				Events: []models.Event{{Seq: seq, Kind: "note", At: now}}})
+			storetest.Must(t, err)
+		}
+		row := func(n int) models.TrancheRecord {
+			t.Helper()
+			r, err := st.Tranche(ctx, fmt.Sprintf("%s-%d", id, n))
+			storetest.Must(t, err)
+			return r
+		}
+		write(2, tranche(1, models.TrancheDue, ""), tranche(2, models.TrancheScheduled, ""))
+		write(3, tranche(1, models.TrancheDue, ""), tranche(2, models.TrancheScheduled, "")) // nothing changed
+		if r := row(1); r.Seq != 2 || r.Status != models.TrancheDue {
+			t.Errorf("tranche 1 after an unchanged write: seq %d %s, want seq 2 due", r.Seq, r.Status)
+		}
+		write(4, tranche(1, models.TrancheApproved, "fin-1"), tranche(2, models.TrancheScheduled, ""))
+		if r := row(1); r.Seq != 4 || r.Status != models.TrancheApproved || r.ApprovedBy != "fin-1" {
+			t.Errorf("tranche 1 after its approval: seq %d %s by %q, want seq 4 approved by fin-1", r.Seq, r.Status, r.ApprovedBy)
+		}
+		if r := row(2); r.Seq != 2 {
+			t.Errorf("tranche 2, unchanged since seq 2, has seq %d", r.Seq)
+		}
+		write(3, tranche(1, models.TrancheDue, ""), tranche(2, models.TrancheScheduled, "")) // late
+		if r := row(1); r.Status != models.TrancheApproved {
+			t.Errorf("tranche 1 after an earlier state written late: %s, want approved", r.Status)
+		}
+	})
 }

@@ -159,12 +159,15 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 				BankReference: t.BankReference, ExportBatch: t.ExportBatch, Seq: st.Seq, UpdatedAt: st.UpdatedAt,
 			}
 		}
-		// All of them in one statement.
+		// All of them in one statement; a row changes only if the tranche
+		// did (its seq and updated_at are those of its last change): most
+		// actions change none, and an unchanged row rewritten is pages in
+		// SQLite's log. A write older than the row's last change changes
+		// nothing; one between that and the latest carries the same content.
 		if err := tx.Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"amount_cents", "status", "due_at", "approved_by", "approved_at",
-				"paid_by", "paid_at", "bank_reference", "export_batch", "seq", "updated_at"}),
-			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tranches.seq <= excluded.seq"}}},
+			Columns:   []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns(append(trancheContent, "seq", "updated_at")),
+			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: trancheChanged}}},
 		}).Create(&rows).Error; err != nil {
 			return nil, fmt.Errorf("upsert tranches: %w", err)
 		}
@@ -188,6 +191,19 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 	// The hand-offs of these events, to the people they are for.
 	return notify(tx, st, events)
 }
+
+// trancheContent is what an action can change of a tranche.
+var trancheContent = []string{"amount_cents", "status", "due_at", "approved_by", "approved_at", "paid_by", "paid_at",
+	"bank_reference", "export_batch"}
+
+// trancheChanged: the write is not older than the row and changes it.
+var trancheChanged = func() string {
+	var diff []string
+	for _, c := range trancheContent {
+		diff = append(diff, "tranches."+c+" IS DISTINCT FROM excluded."+c)
+	}
+	return "tranches.seq <= excluded.seq AND (" + strings.Join(diff, " OR ") + ")"
+}()
 
 // projectGroup writes which organisations see the application and how
 // each stands: registered members by id; names from before the registry are
