@@ -6,7 +6,7 @@ WORKFLOWCHECK ?= $(shell $(GO) env GOPATH)/bin/workflowcheck
 GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 RECORD_TESTS = TestLifecycle|TestExportIsAWorkflowState|TestClocksAndSidePaths|TestContinueAsNewOnTheServer|TestInvitations|TestHandOffsReachPeople|TestStateAidRegister|TestCallsWithinAProgramme|TestCostPlanThroughHTTP|TestAmendments|TestDrawdowns|TestRefusedWriteIsPutBack|TestPartnerChangeByAmendment
 
-.PHONY: test test-unit race lint vulncheck workflowcheck record-histories bench run
+.PHONY: test test-unit race lint vulncheck workflowcheck record-histories bench bench-store run
 
 run:
 	$(GO) run ./cmd/reallabor dev
@@ -41,6 +41,11 @@ record-histories:
 
 bench:
 	$(GO) run ./cmd/reallabor bench --db both --clients 8 --lifecycles 160
+
+# The store's CPU per lifecycle (the happy path's writes, SQLite and
+# PostgreSQL): steadier than the load command's figures on a shared machine.
+bench-store:
+	$(GO) test -run '^$$' -bench ApplyLifecycle -benchtime 400x ./internal/store/
 
 # Known vulnerabilities in the call graph (as .ci/run checks them: offline,
 # from the golang.org/x/vulndb module; findings judged against
