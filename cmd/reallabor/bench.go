@@ -100,6 +100,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // result is one measured run.
 type result struct {
 	name       string
+	round      int
 	lifecycles int
 	elapsed    time.Duration
 	cpu        time.Duration // CPU time of this process during the run
@@ -107,6 +108,79 @@ type result struct {
 	counts     telemetry.Counts
 	events     int
 	actions    map[string]int
+}
+
+// label is the run's name, with its round when there were several.
+func (r result) label(all []result) string {
+	for _, o := range all {
+		if o.round > 1 {
+			return fmt.Sprintf("%s #%d", r.name, r.round)
+		}
+	}
+	return r.name
+}
+
+// medians prints, per product run, each round's ratio to that round's
+// ceiling and their median: the figure that holds when the machine's
+// speed drifts from run to run.
+func medians(w io.Writer, results []result) {
+	ceilings := map[int]result{}
+	for _, r := range results {
+		if r.name == "bare temporal" {
+			ceilings[r.round] = r
+		}
+	}
+	var names []string
+	for _, r := range results {
+		if r.name != "bare temporal" && !slices.Contains(names, r.name) {
+			names = append(names, r.name)
+		}
+	}
+	fmt.Fprintln(w, "\nby round (ratio to the same round's ceiling):")
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	var bare []float64
+	for _, r := range results {
+		if r.name == "bare temporal" {
+			bare = append(bare, r.rate())
+		}
+	}
+	if len(bare) > 0 {
+		fmt.Fprintf(w, "  %-18s lifecycles/s %s  median %.1f\n", "bare temporal", join(bare, "%.1f"), median(bare))
+	}
+	for _, name := range names {
+		var rates, ratios, cpuRatios []float64
+		for _, r := range results {
+			if r.name != name {
+				continue
+			}
+			rates = append(rates, r.rate())
+			if c, ok := ceilings[r.round]; ok {
+				ratios = append(ratios, r.rate()/c.rate())
+				if r.cpuPer() > 0 {
+					cpuRatios = append(cpuRatios, float64(c.cpuPer())/float64(r.cpuPer()))
+				}
+			}
+		}
+		fmt.Fprintf(w, "  %-18s lifecycles/s %s  median %.1f\n", name, join(rates, "%.1f"), median(rates))
+		if len(ratios) > 0 {
+			fmt.Fprintf(w, "  %-18s ratio %s  median %.2f; CPU ratio median %.2f\n", "", join(ratios, "%.2f"), median(ratios), median(cpuRatios))
+		}
+	}
+}
+
+func join(v []float64, format string) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func (r result) rate() float64 { return float64(r.lifecycles) / r.elapsed.Seconds() }
@@ -158,8 +232,15 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	bareProfile := fs.String("bare-cpuprofile", "", "write a CPU profile of the bare ceiling's run here")
 	board := fs.String("board", "per-client", "the product's people: per-client (each client its own 3 reviewers and 2 finance officers) or shared (one board of 3 reviewers and 2 finance officers for all clients)")
 	shapes := fs.Bool("sql", false, "also print the product's SQL statements per lifecycle by verb and table")
+	rounds := fs.Int("rounds", 1, "measure the ceiling and the product this many times, alternating, and print each round's ratio and their median (this machine's speed drifts between runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *rounds < 1 {
+		return errors.New("--rounds must be at least 1")
+	}
+	if *rounds > 1 && (*cpuProfile != "" || *blockProfile != "" || *bareProfile != "") {
+		return errors.New("profiles are taken of one round: use --rounds 1")
 	}
 	if *board != "per-client" && *board != "shared" {
 		return fmt.Errorf("--board %q: per-client or shared", *board)
@@ -179,81 +260,113 @@ func (p *program) bench(ctx context.Context, args []string) error {
 	if slices.Contains(targets, "postgres") && !strings.HasPrefix(p.getenv("DATABASE_URL"), "postgres") {
 		return errors.New("--db postgres needs DATABASE_URL (an empty database: the run writes to it)")
 	}
+	if slices.Contains(targets, "postgres") && *rounds > 1 {
+		return errors.New("--rounds above 1 runs the product on SQLite only: each PostgreSQL run needs an empty database of its own")
+	}
 	fmt.Fprintf(p.stdout, "reallabor bench: %d clients, %d lifecycles per run, board %s, %d CPUs, %s\n", *clients, *n, *board,
 		runtime.NumCPU(), time.Now().UTC().Format(time.DateOnly))
 	var results []result
-	if *bare {
-		if *bareProfile != "" {
-			f, err := os.Create(*bareProfile)
+	for round := 1; round <= *rounds; round++ {
+		rs, err := p.benchRound(ctx, benchPlan{clients: *clients, n: *n, bare: *bare, product: *product, targets: targets,
+			shared: *board == "shared", cpuProfile: *cpuProfile, blockProfile: *blockProfile, bareProfile: *bareProfile,
+			shapes: *shapes})
+		if err != nil {
+			return err
+		}
+		for i := range rs {
+			rs[i].round = round
+		}
+		results = append(results, rs...)
+	}
+	report(p.stdout, results)
+	if *rounds > 1 {
+		medians(p.stdout, results)
+	}
+	return nil
+}
+
+// benchPlan is what one round measures.
+type benchPlan struct {
+	clients, n                            int
+	bare, product, shared, shapes         bool
+	targets                               []string
+	cpuProfile, blockProfile, bareProfile string
+}
+
+// benchRound runs the ceiling (if asked), then the product on each target.
+func (p *program) benchRound(ctx context.Context, plan benchPlan) ([]result, error) {
+	var results []result
+	if plan.bare {
+		if plan.bareProfile != "" {
+			f, err := os.Create(plan.bareProfile)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			defer f.Close()
 			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		r, err := p.benchBare(ctx, *clients, *n)
-		if *bareProfile != "" {
+		r, err := p.benchBare(ctx, plan.clients, plan.n)
+		if plan.bareProfile != "" {
 			pprof.StopCPUProfile()
 		}
 		if err != nil {
-			return fmt.Errorf("bare temporal: %w", err)
+			return nil, fmt.Errorf("bare temporal: %w", err)
 		}
 		results = append(results, r)
 	}
-	if *shapes {
+	if plan.shapes {
 		telemetry.Breakdown()
 	}
-	if *blockProfile != "" {
+	if plan.blockProfile != "" {
 		runtime.SetBlockProfileRate(int(time.Millisecond / 10))
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if plan.cpuProfile != "" {
+		f, err := os.Create(plan.cpuProfile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return nil, err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	for _, db := range targets {
-		if !*product {
+	for _, db := range plan.targets {
+		if !plan.product {
 			break
 		}
-		r, err := p.benchProduct(ctx, db, *clients, *n, *board == "shared")
+		r, err := p.benchProduct(ctx, db, plan.clients, plan.n, plan.shared)
 		if err != nil {
-			return fmt.Errorf("product on %s: %w", db, err)
+			return nil, fmt.Errorf("product on %s: %w", db, err)
 		}
 		results = append(results, r)
 	}
-	if *blockProfile != "" {
-		f, err := os.Create(*blockProfile)
+	if plan.blockProfile != "" {
+		f, err := os.Create(plan.blockProfile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer f.Close()
 		if err := pprof.Lookup("block").WriteTo(f, 0); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	report(p.stdout, results)
-	return nil
+	return results, nil
 }
 
 func report(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nrun\tlifecycles/s\tratio\tCPU/lifecycle\tCPU ratio\taction p50\taction p99\tSQL/lifecycle\tTemporal calls/lifecycle\tactions\thistory events")
-	var ceiling float64
-	var ceilingCPU time.Duration
+	ceilings, ceilingCPUs := map[int]float64{}, map[int]time.Duration{}
 	for _, r := range results {
 		if r.name == "bare temporal" {
-			ceiling, ceilingCPU = r.rate(), r.cpuPer()
+			ceilings[r.round], ceilingCPUs[r.round] = r.rate(), r.cpuPer()
 		}
 	}
 	for _, r := range results {
+		ceiling, ceilingCPU := ceilings[r.round], ceilingCPUs[r.round]
 		ratio := "-"
 		if ceiling > 0 {
 			ratio = fmt.Sprintf("%.2f", r.rate()/ceiling)
@@ -280,12 +393,12 @@ func report(w io.Writer, results []result) {
 		if ceilingCPU > 0 && r.cpuPer() > 0 {
 			cpuRatio = fmt.Sprintf("%.2f", float64(ceilingCPU)/float64(r.cpuPer()))
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.name, r.rate(), ratio, ms(r.cpuPer()), cpuRatio,
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.label(results), r.rate(), ratio, ms(r.cpuPer()), cpuRatio,
 			ms(percentile(acts, 0.5)), ms(percentile(acts, 0.99)), per(r.counts.Statements), per(calls), total, r.events)
 	}
 	tw.Flush()
 	for _, r := range results {
-		fmt.Fprintf(w, "\n%s: latency by route (p50 / p99, count)\n", r.name)
+		fmt.Fprintf(w, "\n%s: latency by route (p50 / p99, count)\n", r.label(results))
 		names := make([]string, 0, len(r.lat.by))
 		for k := range r.lat.by {
 			names = append(names, k)
