@@ -293,24 +293,35 @@ type benchPlan struct {
 	cpuProfile, blockProfile, bareProfile string
 }
 
+// cpuProfile starts a CPU profile written to path ("" none); stop ends it.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
 // benchRound runs the ceiling (if asked), then the product on each target.
 func (p *program) benchRound(ctx context.Context, plan benchPlan) ([]result, error) {
 	var results []result
 	if plan.bare {
-		if plan.bareProfile != "" {
-			f, err := os.Create(plan.bareProfile)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return nil, err
-			}
+		stop, err := cpuProfile(plan.bareProfile)
+		if err != nil {
+			return nil, err
 		}
 		r, err := p.benchBare(ctx, plan.clients, plan.n)
-		if plan.bareProfile != "" {
-			pprof.StopCPUProfile()
-		}
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("bare temporal: %w", err)
 		}
@@ -322,17 +333,11 @@ func (p *program) benchRound(ctx context.Context, plan benchPlan) ([]result, err
 	if plan.blockProfile != "" {
 		runtime.SetBlockProfileRate(int(time.Millisecond / 10))
 	}
-	if plan.cpuProfile != "" {
-		f, err := os.Create(plan.cpuProfile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := cpuProfile(plan.cpuProfile)
+	if err != nil {
+		return nil, err
 	}
+	defer stop()
 	for _, db := range plan.targets {
 		if !plan.product {
 			break
