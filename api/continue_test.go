@@ -39,7 +39,7 @@ func TestContinueAsNewOnTheServer(t *testing.T) {
 	// a loaded machine: asked until the continued runs show.
 	var runs *workflowservice.ListWorkflowExecutionsResponse
 	continued := 0
-	for continued == 0 {
+	for {
 		var err error
 		runs, err = app.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("WorkflowId = '%s'", workflows.WorkflowID(st.ID)),
@@ -55,11 +55,10 @@ func TestContinueAsNewOnTheServer(t *testing.T) {
 				}
 			}
 		}
-		if continued == 0 && ctx.Err() == nil {
-			time.Sleep(200 * time.Millisecond)
-		} else if continued == 0 {
+		if continued > 0 || ctx.Err() != nil {
 			break
 		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if continued == 0 {
 		t.Fatalf("runs of %s = %d, none continued as new", st.ID, len(runs.Executions))

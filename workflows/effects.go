@@ -88,16 +88,13 @@ func take(s models.ApplicationState) snapshot {
 	return snapshot{raw: b, seq: s.Seq}
 }
 
-// state decodes a copy of its own (the zero state if none was taken).
+// state decodes a copy of its own. (A run takes its first snapshot before
+// anything can ask.)
 //
 //workflowcheck:ignore
 func (p snapshot) state() models.ApplicationState {
-	raw := p.raw
-	if raw == nil {
-		raw = take(models.ApplicationState{}).raw
-	}
 	var out models.ApplicationState
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := json.Unmarshal(p.raw, &out); err != nil {
 		panic(fmt.Sprintf("decode state: %v", err))
 	}
 	return out

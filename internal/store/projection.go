@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -166,7 +167,7 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 		// nothing; one between that and the latest carries the same content.
 		if err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns(append(trancheContent, "seq", "updated_at")),
+			DoUpdates: clause.AssignmentColumns(trancheColumns),
 			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: trancheChanged}}},
 		}).Create(&rows).Error; err != nil {
 			return nil, fmt.Errorf("upsert tranches: %w", err)
@@ -195,6 +196,9 @@ func project(tx *gorm.DB, st models.ApplicationState, events []models.Event) ([]
 // trancheContent is what an action can change of a tranche.
 var trancheContent = []string{"amount_cents", "status", "due_at", "approved_by", "approved_at", "paid_by", "paid_at",
 	"bank_reference", "export_batch"}
+
+// trancheColumns are what an upsert of a changed tranche sets.
+var trancheColumns = append(slices.Clone(trancheContent), "seq", "updated_at")
 
 // trancheChanged: the write is not older than the row and changes it.
 var trancheChanged = func() string {

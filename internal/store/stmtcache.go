@@ -159,11 +159,14 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	if err != nil {
 		return nil, err
 	}
-	cs.busy = true
-	if sr, ok := rows.(sqliteRows); ok {
-		return &cachedRows{sqliteRows: sr, cs: cs}, nil
+	sr, ok := rows.(sqliteRows)
+	if !ok {
+		// Rows that would hide their column types: answered uncached.
+		_ = rows.Close()
+		return c.sqliteConn.QueryContext(ctx, query, args)
 	}
-	return &plainRows{Rows: rows, cs: cs}, nil
+	cs.busy = true
+	return &cachedRows{sqliteRows: sr, cs: cs}, nil
 }
 
 // Close closes the connection's statements, then the connection.
@@ -183,17 +186,6 @@ type cachedRows struct {
 
 func (r *cachedRows) Close() error {
 	err := r.sqliteRows.Close()
-	r.cs.busy = false
-	return err
-}
-
-type plainRows struct {
-	driver.Rows
-	cs *cachedStmt
-}
-
-func (r *plainRows) Close() error {
-	err := r.Rows.Close()
 	r.cs.busy = false
 	return err
 }
